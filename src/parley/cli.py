@@ -1,0 +1,195 @@
+"""The `parley` command."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from parley.cli_common import console, err_console, fail, settings_from
+from parley.config import ConfigError, Settings, load_settings
+
+app = typer.Typer(
+    help="Parley: self-hosted chatbots with retrieval, moderation and sessions.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+config_app = typer.Typer(help="Inspect the configuration.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config", "-c", help="Config file (default: $PARLEY_CONFIG or ./parley.toml)."
+        ),
+    ] = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show debug logs.")] = False,
+) -> None:
+    """Parley's commands share one configuration: file, then PARLEY_* variables, then flags."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING,
+        format="%(levelname)s: %(message)s" if verbose else "notice: %(message)s",
+        stream=sys.stderr,
+    )
+    ctx.obj = {"config_file": config}
+
+
+@config_app.command("show")
+def config_show(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of TOML.")] = False,
+) -> None:
+    """Print the effective configuration (file + environment)."""
+    settings = settings_from(ctx)
+    data = settings.model_dump(mode="json")
+    if as_json:
+        console.print_json(json.dumps(data))
+        return
+    import tomli_w
+
+    typer.echo(tomli_w.dumps(_drop_nulls(data)), nl=False)
+
+
+def _drop_nulls(value: Any) -> Any:
+    # TOML has no null: an unset optional setting is simply absent.
+    if isinstance(value, dict):
+        return {k: _drop_nulls(v) for k, v in value.items() if v is not None}
+    return value
+
+
+def _parse_gpu_memory(values: list[str] | None) -> dict[str, str] | None:
+    if not values:
+        return None
+    caps: dict[str, str] = {}
+    for value in values:
+        gpu, sep, gib = value.partition(":")
+        if not sep or not gpu.strip().isdigit():
+            fail(f"--gpu-memory expects ID:GiB like 0:10, got {value!r}")
+        try:
+            caps[gpu.strip()] = f"{float(gib)}GiB"
+        except ValueError:
+            fail(f"--gpu-memory expects ID:GiB like 0:10, got {value!r}")
+    return caps
+
+
+@app.command()
+def chat(
+    ctx: typer.Context,
+    message: Annotated[
+        str | None,
+        typer.Option("--message", "-m", help="Answer this one message and exit ('-' reads stdin)."),
+    ] = None,
+    model: Annotated[
+        str | None, typer.Option(help="Model: embedded name, HF id, folder or .gguf file.")
+    ] = None,
+    engine: Annotated[str | None, typer.Option(help="auto, transformers or llama.cpp.")] = None,
+    prompt_format: Annotated[
+        str | None, typer.Option("--format", help="auto, openchatkit or chat-template.")
+    ] = None,
+    system: Annotated[
+        str | None, typer.Option(help="System prompt (chat-template format).")
+    ] = None,
+    max_tokens: Annotated[int | None, typer.Option(help="Most tokens per reply.")] = None,
+    temperature: Annotated[float | None, typer.Option(help="0 for greedy decoding.")] = None,
+    top_k: Annotated[int | None, typer.Option(help="Top-k sampling; 0 turns it off.")] = None,
+    top_p: Annotated[float | None, typer.Option(help="Nucleus sampling probability.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Random seed for reproducible replies.")] = None,
+    stream: Annotated[bool, typer.Option("--stream/--no-stream", help="Stream replies.")] = True,
+    dtype: Annotated[
+        str | None, typer.Option(help="transformers dtype: auto, float32, bfloat16, float16.")
+    ] = None,
+    device_map: Annotated[
+        str | None, typer.Option(help="transformers device_map, e.g. auto.")
+    ] = None,
+    gpu_memory: Annotated[
+        list[str] | None, typer.Option("--gpu-memory", "-g", help="GPU memory cap ID:GiB (repeat).")
+    ] = None,
+    cpu_memory: Annotated[
+        float | None, typer.Option("--cpu-memory", "-r", help="CPU memory cap in GiB for offload.")
+    ] = None,
+    load_in: Annotated[str | None, typer.Option(help="8bit or 4bit (needs a GPU).")] = None,
+) -> None:
+    """Chat with the model in the terminal (the embedded default with no flags)."""
+    overrides = {
+        "model": {
+            "source": model,
+            "engine": engine,
+            "format": prompt_format,
+            "system_prompt": system,
+            "dtype": dtype,
+            "device_map": device_map,
+            "gpu_memory": _parse_gpu_memory(gpu_memory),
+            "cpu_memory": f"{cpu_memory}GiB" if cpu_memory is not None else None,
+            "load_in": load_in,
+        },
+        "generation": {
+            "max_new_tokens": max_tokens,
+            "temperature": temperature,
+            "top_k": top_k,
+            "top_p": top_p,
+            "seed": seed,
+        },
+    }
+    if gpu_memory and not device_map:
+        overrides["model"]["device_map"] = "auto"
+    try:
+        settings = load_settings(ctx.obj.get("config_file"), overrides)
+    except ConfigError as exc:
+        fail(str(exc))
+    if message == "-":
+        message = sys.stdin.read()
+    if message is not None and not message.strip():
+        fail("the message is empty")
+    _run_chat(settings, message, stream)
+
+
+def _run_chat(settings: Settings, message: str | None, stream: bool) -> None:
+    from parley.chat.conversation import Conversation
+    from parley.chat.terminal import TerminalChat
+    from parley.embedded import EmbeddedAssetMissing
+    from parley.engines.base import EngineError
+    from parley.engines.factory import build_engine
+    from parley.engines.formats import build_format
+    from parley.engines.sources import ModelSourceError
+
+    _quiet_libraries()
+    try:
+        with err_console.status(f"loading {settings.model.source} ..."):
+            engine = build_engine(settings.model, settings.data_dir)
+        prompt_format = build_format(settings.model.format, engine, settings.model.system_prompt)
+    except (ModelSourceError, EngineError, EmbeddedAssetMissing, ValueError) as exc:
+        fail(str(exc))
+    conversation = Conversation(engine, prompt_format, settings.generation)
+    terminal = TerminalChat(conversation, stream=stream)
+    try:
+        if message is not None:
+            terminal.console = err_console  # stdout carries only the answer
+            terminal.handle(message)
+        else:
+            terminal.run()
+    finally:
+        engine.close()
+
+
+def _quiet_libraries() -> None:
+    import transformers
+
+    transformers.logging.set_verbosity_error()
+
+
+def main() -> None:
+    """Entry point of the `parley` console script."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

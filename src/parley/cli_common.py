@@ -1,0 +1,32 @@
+"""What every `parley` sub-command shares: settings from the root `--config`, console, errors."""
+
+from __future__ import annotations
+
+from typing import NoReturn
+
+import typer
+from rich.console import Console
+
+from parley.config import ConfigError, Settings, load_settings
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    """Print `message` as an error on stderr and exit with `code`."""
+    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def settings_from(ctx: typer.Context) -> Settings:
+    """The settings chosen by the root command's `--config` (loaded once per invocation)."""
+    root = ctx.find_root()
+    obj = root.obj if isinstance(root.obj, dict) else {}
+    if "settings" not in obj:
+        try:
+            obj["settings"] = load_settings(obj.get("config_file"))
+        except ConfigError as exc:
+            fail(str(exc))
+        root.obj = obj
+    return obj["settings"]

@@ -1,0 +1,1 @@
+"""Chat engines, prompt formats and stop-word filtering."""

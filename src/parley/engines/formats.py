@@ -1,0 +1,172 @@
+"""Prompt formats: a conversation plus retrieved context becomes one prompt string.
+
+`openchatkit` is the exact format of GPT-NeoXT-Chat-Base-20B and its family; `chat-template`
+uses the model's own template. History is trimmed, oldest turns first, to fit the window.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import ClassVar
+
+from parley.engines.base import ChatEngine, Turn
+
+CONTEXT_INSTRUCTIONS = (
+    "Answer using the numbered passages below when they are relevant, and cite them like [1]."
+)
+
+
+class PromptTooLong(ValueError):
+    """Even the newest message alone does not fit the model's context window."""
+
+
+class PromptFormat(ABC):
+    """Renders turns (ending with the user's) and optional context into a prompt."""
+
+    name: ClassVar[str]
+    stop_words: tuple[str, ...] = ()
+    """Text that ends the reply when the model generates it."""
+
+    @abstractmethod
+    def render(self, turns: Sequence[Turn], context: str | None = None) -> str:
+        """The prompt for `turns`, ending where the bot's reply starts."""
+
+
+def _local_now() -> datetime:
+    return datetime.now().astimezone()
+
+
+class OpenChatKitFormat(PromptFormat):
+    """`<human>:`/`<bot>:` turns under a date header; context is an extra human turn."""
+
+    name = "openchatkit"
+    stop_words = ("<human>",)
+
+    def __init__(self, now: Callable[[], datetime] = _local_now) -> None:
+        self.now = now
+
+    def header(self) -> str:
+        moment = self.now()
+        return (
+            f"Current Date: {moment.strftime('%Y-%m-%d')}\n"
+            f"Current Time: {moment.strftime('%I:%M:%S %p')} {moment.strftime('%Z')}\n\n"
+        )
+
+    def render(self, turns: Sequence[Turn], context: str | None = None) -> str:
+        _check_ends_with_user(turns)
+        lines = [self.header()]
+        for index, turn in enumerate(turns):
+            if turn.role == "user":
+                if context and index == len(turns) - 1:
+                    lines.append(f"<human>: {context}\n")
+                lines.append(f"<human>: {turn.text}\n")
+            else:
+                lines.append(f"<bot>: {turn.text}\n")
+        lines.append("<bot>:")
+        return "".join(lines)
+
+
+class ChatTemplateFormat(PromptFormat):
+    """The model's own chat template, with a system prompt that carries the context block."""
+
+    name = "chat-template"
+
+    def __init__(self, engine: ChatEngine, system_prompt: str | None = None) -> None:
+        if engine.chat_template is None:
+            raise ValueError(
+                f"model {engine.source.spec!r} has no chat template; use format 'openchatkit'"
+            )
+        self.engine = engine
+        self.system_prompt = system_prompt
+
+    def render(self, turns: Sequence[Turn], context: str | None = None) -> str:
+        _check_ends_with_user(turns)
+        system_parts = [self.system_prompt] if self.system_prompt else []
+        if context:
+            system_parts.append(f"{CONTEXT_INSTRUCTIONS}\n\n{context}")
+        messages = (
+            [{"role": "system", "content": "\n\n".join(system_parts)}] if system_parts else []
+        )
+        messages += [{"role": turn.role, "content": turn.text} for turn in turns]
+        return self.engine.apply_chat_template(messages)
+
+
+FORMATS: dict[str, type[PromptFormat]] = {
+    OpenChatKitFormat.name: OpenChatKitFormat,
+    ChatTemplateFormat.name: ChatTemplateFormat,
+}
+
+
+def build_format(name: str, engine: ChatEngine, system_prompt: str | None = None) -> PromptFormat:
+    """The format called `name`; `auto` is the model's template when it has one."""
+    if name == "auto":
+        name = ChatTemplateFormat.name if engine.chat_template else OpenChatKitFormat.name
+    if name == ChatTemplateFormat.name:
+        return ChatTemplateFormat(engine, system_prompt)
+    if name == OpenChatKitFormat.name:
+        return OpenChatKitFormat()
+    raise ValueError(f"unknown prompt format {name!r}; choose one of auto, {', '.join(FORMATS)}")
+
+
+@dataclass(frozen=True)
+class FittedPrompt:
+    """A prompt that fits the window, and what had to be left out for it."""
+
+    text: str
+    turns: tuple[Turn, ...]
+    dropped_turns: int
+    context_dropped: bool
+    tokens: int
+
+
+def fit_prompt(
+    prompt_format: PromptFormat,
+    turns: Sequence[Turn],
+    count_tokens: Callable[[str], int],
+    budget: int,
+    context: str | None = None,
+) -> FittedPrompt:
+    """Render `turns`, dropping the oldest ones (then the context) until `budget` tokens fit."""
+    if budget <= 0:
+        raise PromptTooLong(
+            "max_new_tokens leaves no room for the prompt in the context window; lower it"
+        )
+    _check_ends_with_user(turns)
+    start = 0
+    while True:
+        kept = tuple(turns[start:])
+        text = prompt_format.render(kept, context)
+        tokens = count_tokens(text)
+        if tokens <= budget:
+            return FittedPrompt(text, kept, start, False, tokens)
+        if start < len(turns) - 1:
+            start += 1
+            # Keep the history starting on a user turn, as the model saw it in training.
+            while start < len(turns) - 1 and turns[start].role != "user":
+                start += 1
+        elif context:
+            return _without_context(prompt_format, kept, count_tokens, budget, start)
+        else:
+            raise PromptTooLong(
+                f"the message needs {tokens} tokens but only {budget} fit in the context window "
+                "after reserving max_new_tokens; shorten the message or lower max_new_tokens"
+            )
+
+
+def _without_context(
+    prompt_format: PromptFormat,
+    kept: tuple[Turn, ...],
+    count_tokens: Callable[[str], int],
+    budget: int,
+    dropped: int,
+) -> FittedPrompt:
+    fitted = fit_prompt(prompt_format, kept, count_tokens, budget, context=None)
+    return FittedPrompt(fitted.text, fitted.turns, dropped, True, fitted.tokens)
+
+
+def _check_ends_with_user(turns: Sequence[Turn]) -> None:
+    if not turns or turns[-1].role != "user":
+        raise ValueError("a prompt needs the conversation to end with a user message")

@@ -1,0 +1,145 @@
+"""The `llama.cpp` engine: GGUF models on the CPU through llama-cpp-python.
+
+One llama.cpp context serves one generation at a time, so concurrent requests take turns; the
+context keeps the previous prompt's KV cache, which makes the next turn of a chat cheap.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from parley.engines.base import ChatEngine, EngineError, TokenPiece
+from parley.engines.params import GenerationParams
+from parley.engines.sources import ModelSource
+
+if TYPE_CHECKING:
+    from parley.config import ModelSettings
+
+DEFAULT_CONTEXT_CAP = 8192
+
+
+def gguf_context_length(path: Path, default: int = 2048) -> int:
+    """The context length a GGUF model was trained with, from its metadata."""
+    from gguf import GGUFReader
+
+    fields = GGUFReader(path).fields
+    arch_field = fields.get("general.architecture")
+    if arch_field is None:
+        return default
+    length = fields.get(f"{arch_field.contents()}.context_length")
+    return int(length.contents()) if length is not None else default
+
+
+def llama_cpp_available() -> bool:
+    """Whether llama-cpp-python imports (it is an optional extra)."""
+    try:
+        import llama_cpp  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+class LlamaCppEngine(ChatEngine):
+    """llama-cpp-python over a GGUF file."""
+
+    name = "llama.cpp"
+
+    def __init__(self, source: ModelSource, settings: ModelSettings) -> None:
+        if not source.is_gguf or source.path is None:
+            raise EngineError(
+                f"the llama.cpp engine needs a .gguf model, got {source.spec!r}; "
+                "use engine 'transformers' for Hugging Face models"
+            )
+        from llama_cpp import Llama
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        if settings.device_map or settings.load_in or settings.gpu_memory:
+            raise EngineError(
+                "device_map, gpu_memory and load_in are transformers options; "
+                "the llama.cpp engine runs the GGUF's own quantisation on the CPU"
+            )
+        self.source = source
+        self.context_window = settings.context_window or min(
+            gguf_context_length(source.path), DEFAULT_CONTEXT_CAP
+        )
+        self.llm = Llama(
+            str(source.path),
+            n_ctx=self.context_window,
+            n_threads=settings.threads,
+            n_batch=512,
+            verbose=False,
+        )
+        self._lock = threading.Lock()
+        self._template = self.llm.metadata.get("tokenizer.chat_template")
+        self._formatter = None
+        if self._template:
+            self._formatter = Jinja2ChatFormatter(
+                self._template,
+                eos_token=self._token_text(self.llm.token_eos()),
+                bos_token=self._token_text(self.llm.token_bos()),
+            )
+
+    def _token_text(self, token: int) -> str:
+        if token < 0:
+            return ""
+        return self.llm.detokenize([token], special=True).decode("utf-8", errors="ignore")
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._tokenize(text, add_bos=False))
+
+    def _tokenize(self, text: str, add_bos: bool) -> list[int]:
+        return self.llm.tokenize(text.encode("utf-8"), add_bos=add_bos, special=True)
+
+    @property
+    def chat_template(self) -> str | None:
+        return self._template
+
+    def apply_chat_template(self, messages: Sequence[dict[str, str]]) -> str:
+        if self._formatter is None:
+            raise EngineError(f"model {self.source.spec!r} has no chat template")
+        return self._formatter(messages=list(messages)).prompt
+
+    def stream(self, prompt: str, params: GenerationParams) -> Iterator[TokenPiece]:
+        bos = self._token_text(self.llm.token_bos())
+        add_bos = bool(self.llm.metadata.get("tokenizer.ggml.add_bos_token", "true") == "true")
+        tokens = self._tokenize(prompt, add_bos=add_bos and not (bos and prompt.startswith(bos)))
+        if len(tokens) + params.max_new_tokens > self.context_window:
+            raise EngineError(
+                f"the prompt has {len(tokens)} tokens; with max_new_tokens={params.max_new_tokens} "
+                f"it exceeds the context window of {self.context_window}"
+            )
+        with self._lock:
+            chunks = self.llm.create_completion(
+                tokens, stream=True, stop=[], **self._sampling(params)
+            )
+            try:
+                for chunk in chunks:
+                    choice = chunk["choices"][0]
+                    if choice["text"]:
+                        yield TokenPiece(choice["text"])
+                    if choice.get("finish_reason"):
+                        yield TokenPiece(
+                            "", "length" if choice["finish_reason"] == "length" else "stop"
+                        )
+                        return
+            finally:
+                chunks.close()
+
+    @staticmethod
+    def _sampling(params: GenerationParams) -> dict[str, Any]:
+        seed = params.seed if params.seed is not None else random.getrandbits(32)
+        return {
+            "max_tokens": params.max_new_tokens,
+            # temperature 0 is llama.cpp's greedy decoding
+            "temperature": params.temperature if params.sampling else 0.0,
+            "top_k": params.top_k,
+            "top_p": params.top_p,
+            # transformers has no min_p by default; keep the two engines' sampling alike
+            "min_p": 0.0,
+            "repeat_penalty": params.repetition_penalty,
+            "seed": seed,
+        }

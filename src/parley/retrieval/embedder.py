@@ -1,0 +1,126 @@
+"""Text embedder: mean pooling over the attention mask of any Hugging Face encoder.
+
+Vectors are unit-normalised, so an inner product is a cosine similarity.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import torch
+from transformers import AutoModel, AutoTokenizer
+
+from parley.embedded import EMBEDDED_ASSETS, embedded_path
+
+DEFAULT_EMBEDDER = "all-minilm-l6-v2"
+
+Precision = Literal["auto", "float32", "bfloat16"]
+
+
+def fast_bfloat16_cpu() -> bool:
+    """Whether this CPU multiplies bfloat16 in hardware (AMX or AVX512-BF16)."""
+    cpu = getattr(torch, "cpu", None)
+    checks = ("_is_amx_tile_supported", "_is_avx512_bf16_supported")
+    return any(bool(getattr(cpu, name, lambda: False)()) for name in checks)
+
+
+def resolve_embedder_path(model: str) -> str:
+    """An embedded default name, a local folder, or a Hugging Face id (returned as is)."""
+    if model in EMBEDDED_ASSETS:
+        return str(embedded_path(model))
+    path = Path(model).expanduser()
+    if path.is_dir():
+        return str(path)
+    return model
+
+
+class Embedder:
+    """Embeds texts into unit vectors, in batches."""
+
+    def __init__(
+        self,
+        model: str = DEFAULT_EMBEDDER,
+        *,
+        max_length: int = 256,
+        batch_size: int = 32,
+        device: str = "cpu",
+        precision: Precision = "auto",
+    ) -> None:
+        self.model_id = model
+        path = resolve_embedder_path(model)
+        self.tokenizer = AutoTokenizer.from_pretrained(path)
+        self.model = AutoModel.from_pretrained(path).to(device).eval()
+        self.device = device
+        self.batch_size = batch_size
+        model_max = getattr(self.model.config, "max_position_embeddings", max_length)
+        self.max_length = min(max_length, model_max)
+        self.dimension: int = int(self.model.config.hidden_size)
+        # bfloat16 autocast keeps float32 weights and pooling but runs the matrix products in
+        # bfloat16: ~2.5x faster on CPUs with AMX, cosine to float32 vectors > 0.9999.
+        if precision == "auto":
+            precision = "bfloat16" if device == "cpu" and fast_bfloat16_cpu() else "float32"
+        self.precision: Precision = precision
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens of `text` for this embedder's tokenizer, without special tokens."""
+        return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    @torch.inference_mode()
+    def embed(
+        self,
+        texts: Sequence[str],
+        *,
+        on_batch: Callable[[int], None] | None = None,
+    ) -> np.ndarray:
+        """A float32 array of shape (len(texts), dimension), each row of unit length.
+
+        `on_batch(n)` is called after each batch with the number of texts embedded, for
+        progress bars.
+        """
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        # Sorting by length keeps padding per batch small, which is most of the speed-up
+        # over embedding in input order.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        out = np.empty((len(texts), self.dimension), dtype=np.float32)
+        autocast = (
+            torch.autocast(device_type=torch.device(self.device).type, dtype=torch.bfloat16)
+            if self.precision == "bfloat16"
+            else contextlib.nullcontext()
+        )
+        with autocast:
+            self._embed_sorted(texts, order, out, on_batch)
+        return out
+
+    def _embed_sorted(
+        self,
+        texts: Sequence[str],
+        order: list[int],
+        out: np.ndarray,
+        on_batch: Callable[[int], None] | None,
+    ) -> None:
+        for start in range(0, len(order), self.batch_size):
+            index = order[start : start + self.batch_size]
+            batch = self.tokenizer(
+                [texts[i] for i in index],
+                padding=True,
+                truncation=True,
+                max_length=self.max_length,
+                return_tensors="pt",
+            ).to(self.device)
+            # Pooling and normalisation stay in float32 whatever the matmul precision.
+            hidden = self.model(**batch).last_hidden_state.float()
+            mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+            pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1e-9)
+            pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
+            out[index] = pooled.float().cpu().numpy()
+            if on_batch is not None:
+                on_batch(len(index))
+
+    def embed_one(self, text: str) -> np.ndarray:
+        """The unit vector of one text, shape (dimension,)."""
+        return self.embed([text])[0]

@@ -1,0 +1,97 @@
+"""Shared fixtures: a fake engine with queued replies, and the real embedded model engines."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import pytest
+
+from parley.config import ModelSettings
+from parley.engines.base import ChatEngine, TokenPiece
+from parley.engines.params import GenerationParams
+from parley.engines.sources import ModelSource, SourceKind
+
+
+class FakeEngine(ChatEngine):
+    """Replays queued replies piece by piece; records the prompts it was given."""
+
+    name = "fake"
+
+    def __init__(self, replies: Sequence[Sequence[str]] = (), context_window: int = 2048) -> None:
+        self.source = ModelSource("fake", SourceKind.FOLDER, None)
+        self.context_window = context_window
+        self.replies = [list(r) for r in replies]
+        self.prompts: list[str] = []
+        self.closed_early = 0
+
+    def queue(self, *pieces: str) -> None:
+        self.replies.append(list(pieces))
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+    @property
+    def chat_template(self) -> str | None:
+        return "fake"
+
+    def apply_chat_template(self, messages: Sequence[dict[str, str]]) -> str:
+        body = "".join(f"[{m['role']}] {m['content']}\n" for m in messages)
+        return body + "[assistant]"
+
+    def stream(self, prompt: str, params: GenerationParams) -> Iterator[TokenPiece]:
+        self.prompts.append(prompt)
+        pieces = self.replies.pop(0) if self.replies else []
+        finished = False
+        try:
+            for index, piece in enumerate(pieces):
+                if index >= params.max_new_tokens:
+                    yield TokenPiece("", "length")
+                    finished = True
+                    return
+                yield TokenPiece(piece)
+            yield TokenPiece("", "stop")
+            finished = True
+        finally:
+            if not finished:
+                self.closed_early += 1
+
+
+@pytest.fixture
+def fake_engine() -> FakeEngine:
+    return FakeEngine()
+
+
+@pytest.fixture(scope="session")
+def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data dir shared by the session, so the dequantised model is converted once."""
+    return tmp_path_factory.mktemp("parley-data")
+
+
+@pytest.fixture(scope="session")
+def llamacpp_engine() -> Iterator[ChatEngine]:
+    from parley.engines.llamacpp_engine import llama_cpp_available
+
+    if not llama_cpp_available():
+        # CI installs it through `make setup`; elsewhere it is an optional extra.
+        if os.environ.get("CI"):
+            pytest.fail("llama-cpp-python is missing in CI: scripts/setup.sh did not install it")
+        pytest.skip("llama-cpp-python is not installed (run `make setup`)")
+    from parley.engines.factory import build_engine
+
+    engine = build_engine(ModelSettings(engine="llama.cpp", context_window=2048))
+    yield engine
+    engine.close()
+
+
+@pytest.fixture(scope="session")
+def transformers_engine(model_cache: Path) -> Iterator[ChatEngine]:
+    from parley.engines.factory import build_engine
+
+    engine = build_engine(
+        ModelSettings(engine="transformers", context_window=2048, batch_window_ms=20),
+        model_cache,
+    )
+    yield engine
+    engine.close()
