@@ -47,12 +47,12 @@ class FakeEngine(ChatEngine):
         try:
             for index, piece in enumerate(pieces):
                 if index >= params.max_new_tokens:
-                    yield TokenPiece("", "length")
                     finished = True
+                    yield TokenPiece("", "length")
                     return
                 yield TokenPiece(piece)
-            yield TokenPiece("", "stop")
             finished = True
+            yield TokenPiece("", "stop")
         finally:
             if not finished:
                 self.closed_early += 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -181,9 +182,8 @@ def _run_chat(settings: Settings, message: str | None, stream: bool) -> None:
 
 
 def _quiet_libraries() -> None:
-    import transformers
-
-    transformers.logging.set_verbosity_error()
+    # Set before transformers is imported (a llama.cpp chat never imports it).
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
 
 def main() -> None:

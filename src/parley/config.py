@@ -44,7 +44,7 @@ class ModelSettings(BaseModel):
     system_prompt: str = "You are a helpful assistant."
     """System prompt for the chat-template format (OpenChatKit's format has none)."""
     context_window: int | None = Field(default=None, ge=256)
-    """Tokens the model attends to; the model's own limit when unset (capped at 8192 on CPU)."""
+    """Tokens the model attends to; the model's own limit when unset (at most 4096 on CPU)."""
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
     """Weights dtype for the transformers engine; `auto` is float32 on CPU, bfloat16 on GPU."""
     device_map: str | None = None

@@ -166,7 +166,7 @@ class TerminalChat:
         self.out.write("\n")
         self.out.flush()
         if generation.finish_reason == "cancelled":
-            self.console.print("[dim][stopped][/]")
+            self.console.print("[dim]\\[stopped][/]")
         elif generation.unfinished:
-            self.console.print("[dim][unfinished: reached max_new_tokens][/]")
+            self.console.print("[dim]\\[unfinished: reached max_new_tokens][/]")
         return True

@@ -19,19 +19,22 @@ from parley.engines.sources import ModelSource
 if TYPE_CHECKING:
     from parley.config import ModelSettings
 
-DEFAULT_CONTEXT_CAP = 8192
+DEFAULT_CONTEXT_CAP = 4096  # KV cache is preallocated: 4096 tokens of SmolLM2 take ~95 MB
 
 
 def gguf_context_length(path: Path, default: int = 2048) -> int:
     """The context length a GGUF model was trained with, from its metadata."""
-    from gguf import GGUFReader
+    from llama_cpp import Llama
+    from llama_cpp._utils import suppress_stdout_stderr
 
-    fields = GGUFReader(path).fields
-    arch_field = fields.get("general.architecture")
-    if arch_field is None:
-        return default
-    length = fields.get(f"{arch_field.contents()}.context_length")
-    return int(length.contents()) if length is not None else default
+    # A vocab-only load reads the metadata without the weights (gguf's reader would page in
+    # every tensor); its context warns about a zero training length, which is irrelevant here.
+    with suppress_stdout_stderr(disable=False):
+        probe = Llama(str(path), vocab_only=True, verbose=False)
+    metadata = probe.metadata
+    del probe
+    length = metadata.get(f"{metadata.get('general.architecture')}.context_length")
+    return int(length) if length else default
 
 
 def llama_cpp_available() -> bool:

@@ -29,7 +29,7 @@ from parley.engines.sources import ModelSource
 if TYPE_CHECKING:
     from parley.config import ModelSettings
 
-CPU_CONTEXT_CAP = 8192
+CPU_CONTEXT_CAP = 4096  # same default window as the llama.cpp engine
 _request_ids = itertools.count()
 
 

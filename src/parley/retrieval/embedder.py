@@ -19,6 +19,8 @@ from parley.embedded import EMBEDDED_ASSETS, embedded_path
 DEFAULT_EMBEDDER = "all-minilm-l6-v2"
 
 Precision = Literal["auto", "float32", "bfloat16"]
+BF16_MIN_BATCH = 8
+"""Fewer texts than this are embedded in float32 even when the precision is bfloat16."""
 
 
 def fast_bfloat16_cpu() -> bool:
@@ -89,7 +91,8 @@ class Embedder:
         out = np.empty((len(texts), self.dimension), dtype=np.float32)
         autocast = (
             torch.autocast(device_type=torch.device(self.device).type, dtype=torch.bfloat16)
-            if self.precision == "bfloat16"
+            # A few short texts (a query) gain nothing from bfloat16 and pay its casts.
+            if self.precision == "bfloat16" and len(texts) >= BF16_MIN_BATCH
             else contextlib.nullcontext()
         )
         with autocast:

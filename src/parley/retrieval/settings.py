@@ -95,6 +95,9 @@ class RetrievalSettings(BaseModel):
     """HNSW build-time search depth."""
     hnsw_ef_search: int = Field(default=64, ge=8)
     """HNSW query-time search depth: higher is slower and more exact."""
+    search_threads: int | None = Field(default=1, ge=1, le=512)
+    """OpenMP threads Faiss uses in this process; 1 is fastest for one query at a time and
+    does not stall when the cores are busy (e.g. generating). Unset keeps Faiss' default."""
     mmap: bool = True
     """Memory-map the Faiss index read-only when loading (many replicas share the pages)."""
     hybrid: bool = True
