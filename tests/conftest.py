@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
@@ -19,7 +20,14 @@ class FakeEngine(ChatEngine):
 
     name = "fake"
 
-    def __init__(self, replies: Sequence[Sequence[str]] = (), context_window: int = 2048) -> None:
+    def __init__(
+        self,
+        replies: Sequence[Sequence[str]] = (),
+        context_window: int = 2048,
+        delay: float = 0.0,
+    ) -> None:
+        self.delay = delay
+        """Seconds per piece, to make a slow model."""
         self.source = ModelSource("fake", SourceKind.FOLDER, None)
         self.context_window = context_window
         self.replies = [list(r) for r in replies]
@@ -50,6 +58,8 @@ class FakeEngine(ChatEngine):
                     finished = True
                     yield TokenPiece("", "length")
                     return
+                if self.delay:
+                    time.sleep(self.delay)
                 yield TokenPiece(piece)
             finished = True
             yield TokenPiece("", "stop")

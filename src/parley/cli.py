@@ -181,6 +181,73 @@ def _run_chat(settings: Settings, message: str | None, stream: bool) -> None:
         engine.close()
 
 
+@app.command()
+def serve(
+    ctx: typer.Context,
+    host: Annotated[str | None, typer.Option(help="Address to bind (default 127.0.0.1).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default 8080).")] = None,
+    model: Annotated[str | None, typer.Option(help="Chat model source.")] = None,
+    engine: Annotated[str | None, typer.Option(help="auto, transformers or llama.cpp.")] = None,
+) -> None:
+    """Run the HTTP server: web chat, SageMaker contract, OpenAI API, sessions, metrics."""
+    overrides = {
+        "server": {"host": host, "port": port},
+        "model": {"source": model, "engine": engine},
+    }
+    try:
+        settings = load_settings(ctx.obj.get("config_file"), overrides)
+    except ConfigError as exc:
+        fail(str(exc))
+    from parley.server.auth import is_loopback
+
+    server = settings.server
+    if not server.api_keys and not is_loopback(server.host):
+        fail(
+            f"refusing to serve on {server.host} without API keys: set server.api_keys "
+            "(hashes from `parley keys new`) or bind 127.0.0.1"
+        )
+    _quiet_libraries()
+    import uvicorn
+
+    from parley.server.app import create_app
+    from parley.wiring import build_service
+
+    try:
+        service = build_service(settings)
+    except (OSError, ValueError, RuntimeError) as exc:
+        fail(str(exc))
+    if not server.api_keys:
+        err_console.print(
+            f"[yellow]no API keys configured: the server is open to anyone on this machine "
+            f"(bound to {server.host} only)[/]"
+        )
+    err_console.print(f"Parley on http://{server.host}:{server.port}/ (Ctrl-C stops it)")
+    uvicorn.run(
+        create_app(service, server), host=server.host, port=server.port, log_level="warning"
+    )
+
+
+keys_app = typer.Typer(help="API keys for the server.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+@keys_app.command("new")
+def keys_new() -> None:
+    """Print a new random API key and the hash to put in server.api_keys."""
+    from parley.server.auth import hash_key, new_key
+
+    key = new_key()
+    typer.echo(f"key:  {key}\nhash: {hash_key(key)}")
+
+
+@keys_app.command("hash")
+def keys_hash(key: Annotated[str, typer.Argument(help="The key to hash.")]) -> None:
+    """Print the `sha256:` form of KEY for server.api_keys."""
+    from parley.server.auth import hash_key
+
+    typer.echo(hash_key(key))
+
+
 def _quiet_libraries() -> None:
     # Set before transformers is imported (a llama.cpp chat never imports it).
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")

@@ -22,6 +22,8 @@ from pydantic_settings import (
 from parley.engines.params import GenerationParams
 from parley.moderation.settings import ModerationSettings
 from parley.retrieval.settings import RetrievalSettings
+from parley.server.settings import ServerSettings
+from parley.sessions.settings import SessionSettings
 
 DEFAULT_CONFIG_FILE = "parley.toml"
 
@@ -91,6 +93,10 @@ class Settings(BaseSettings):
     """Knowledge base and search."""
     moderation: ModerationSettings = Field(default_factory=ModerationSettings)
     """Input and output moderation."""
+    sessions: SessionSettings = Field(default_factory=SessionSettings)
+    """Where conversations are kept."""
+    server: ServerSettings = Field(default_factory=ServerSettings)
+    """HTTP server, API keys and limits."""
 
     @field_validator("data_dir")
     @classmethod

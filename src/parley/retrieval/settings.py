@@ -102,8 +102,12 @@ class RetrievalSettings(BaseModel):
     """Memory-map the Faiss index read-only when loading (many replicas share the pages)."""
     hybrid: bool = True
     """Fuse BM25 keyword search with vector search by reciprocal rank fusion."""
-    rrf_k: int = Field(default=60, ge=1)
-    """Reciprocal rank fusion constant: score = sum of 1 / (rrf_k + rank)."""
+    rrf_k: int = Field(default=10, ge=1)
+    """Reciprocal rank fusion constant: score = sum of weight / (rrf_k + rank). Small values
+    favour the top of each list (tuned on the dev set: 10)."""
+    bm25_weight: float = Field(default=0.3, ge=0.0, le=10.0)
+    """Weight of the BM25 list in the fusion (the vector list weighs 1). Natural-language
+    questions are served best by vectors; BM25 rescues exact names, codes and rare words."""
     candidates: int = Field(default=50, ge=1, le=10_000)
     """Hits taken from each of BM25 and the vector index before fusion."""
     top_k: int = Field(default=3, ge=1, le=100)

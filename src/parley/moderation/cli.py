@@ -1,0 +1,161 @@
+"""`parley moderation train|eval` and `parley moderate` (mounted by `parley.cli`)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
+from rich.table import Table
+
+from parley.cli_common import console, fail, settings_from
+from parley.moderation.base import build_moderator
+from parley.moderation.classifier import heads_dir
+from parley.moderation.data import DEFAULT_DEV_FRACTION, DEFAULT_SEED, DataError, load_examples
+from parley.moderation.labels import SEVERITY_ORDER
+from parley.moderation.metrics import EvalReport, evaluate_predictions
+from parley.moderation.policy import Policy
+from parley.moderation.settings import ModerationSettings
+
+moderation_app = typer.Typer(help="Train and evaluate the moderation classifier.")
+
+ModeratorKind = Literal["classifier", "llm", "none"]
+
+
+def _settings(
+    ctx: typer.Context, moderator: str | None = None, threshold: float | None = None
+) -> tuple[ModerationSettings, Path]:
+    settings = settings_from(ctx)
+    updates: dict[str, object] = {}
+    if moderator is not None:
+        updates["moderator"] = moderator
+    if threshold is not None:
+        updates["intervention_threshold"] = threshold
+    try:
+        moderation = ModerationSettings.model_validate(
+            settings.moderation.model_dump() | updates
+        )
+    except ValueError as exc:
+        fail(str(exc))
+    return moderation, settings.data_dir
+
+
+def _load(path: Path):
+    try:
+        return load_examples(path)
+    except DataError as exc:
+        fail(str(exc))
+
+
+@moderation_app.command()
+def train(
+    ctx: typer.Context,
+    data: Annotated[Path, typer.Argument(help="Labelled JSONL: one {text, label} per line.")],
+    dev_fraction: Annotated[float, typer.Option(min=0.0, max=0.9)] = DEFAULT_DEV_FRACTION,
+    seed: int = DEFAULT_SEED,
+) -> None:
+    """Train a classifier head on DATA (stratified train/dev split) and cache it."""
+    from parley.moderation.training import train_and_save
+    from parley.retrieval.embedder import Embedder
+
+    moderation, data_dir = _settings(ctx)
+    examples = _load(data)
+    embedder = Embedder(moderation.embedder)
+    folder, manifest = train_and_save(
+        examples,
+        embedder,
+        heads_dir(data_dir),
+        dev_fraction=dev_fraction,
+        seed=seed,
+        source=str(data),
+    )
+    console.print(f"head saved in {folder} ({manifest['n_train']} train, {manifest['n_dev']} dev)")
+    metrics = manifest["dev_metrics"]
+    if metrics:
+        console.print(
+            f"dev: accuracy {metrics['accuracy']:.3f}, macro-F1 {metrics['macro_f1']:.3f}, "
+            f"needs-intervention recall {_fmt(metrics['intervention_recall'])}, "
+            f"casual false blocks {_fmt(metrics['casual_false_block_rate'])}"
+        )
+    console.print(
+        f"to use it, set [moderation] training_data = {str(data.resolve())!r} in parley.toml"
+    )
+
+
+@moderation_app.command("eval")
+def eval_command(
+    ctx: typer.Context,
+    data: Annotated[Path, typer.Argument(help="Labelled JSONL: one {text, label} per line.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    moderator: Annotated[
+        str | None, typer.Option(help="Override moderation.moderator: classifier, llm, none.")
+    ] = None,
+    threshold: Annotated[
+        float | None, typer.Option(help="Threshold mode: block when P(needs intervention) > t.")
+    ] = None,
+) -> None:
+    """Evaluate the configured moderator and input policy on DATA."""
+    moderation, data_dir = _settings(ctx, moderator, threshold)
+    examples = _load(data)
+    mod = build_moderator(moderation, data_dir, progress=not as_json)
+    results = mod.moderate_many([e.text for e in examples], "user")
+    policy = Policy(moderation)
+    decisions = [policy.decide(r, "user", e.text) for r, e in zip(results, examples, strict=True)]
+    report = evaluate_predictions(
+        [e.label for e in examples],
+        [d.label for d in decisions],
+        [d.blocked for d in decisions],
+    )
+    if as_json:
+        typer.echo(json.dumps(report.as_dict()))
+        return
+    _print_report(report)
+
+
+def moderate(
+    ctx: typer.Context,
+    text: Annotated[str, typer.Argument(help="The text to moderate.")],
+    role: Annotated[
+        str, typer.Option(help="Who wrote it: user (input) or bot (output).")
+    ] = "user",
+    moderator: Annotated[
+        str | None, typer.Option(help="Override moderation.moderator: classifier, llm, none.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Print TEXT's moderation label, the probability of each label and the policy's action."""
+    if role not in ("user", "bot"):
+        fail(f"--role must be 'user' or 'bot', got {role!r}")
+    moderation, data_dir = _settings(ctx, moderator)
+    mod = build_moderator(moderation, data_dir, progress=not as_json)
+    result = mod.moderate(text, role)  # type: ignore[arg-type]
+    decision = Policy(moderation).decide(result, role, text)  # type: ignore[arg-type]
+    if as_json:
+        out = result.as_dict() | {"action": decision.action.value, "message": decision.message}
+        typer.echo(json.dumps(out))
+        return
+    console.print(f"label: [bold]{result.label.value}[/]   action: [bold]{decision.action}[/]")
+    table = Table("label", "probability")
+    for label in SEVERITY_ORDER:
+        table.add_row(label.value, f"{result.probability(label):.3f}")
+    console.print(table)
+    if decision.message:
+        console.print(decision.message, highlight=False)
+
+
+def _print_report(report: EvalReport) -> None:
+    console.print(
+        f"{report.n} examples: accuracy {report.accuracy:.3f}, macro-F1 {report.macro_f1:.3f}"
+    )
+    console.print(f"needs-intervention recall (blocked): {_fmt(report.intervention_recall)}")
+    console.print(f"casual false-block rate: {_fmt(report.casual_false_block_rate)}")
+    short = {lb.value: lb.value.split()[-1 if lb.severity >= 3 else 0] for lb in SEVERITY_ORDER}
+    table = Table("true \\ predicted", *short.values(), title="confusion matrix")
+    for true_label, row in report.confusion.items():
+        table.add_row(short[true_label], *(str(row[p]) for p in short))
+    console.print(table)
+
+
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"

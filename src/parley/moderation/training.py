@@ -1,0 +1,246 @@
+"""Training and caching the classifier head: multinomial logistic regression on the sentence
+embedding plus hashed word uni- and bigrams.
+
+The embedding carries the topic; the n-grams carry intent words that a topic vector blurs
+("how do I kill *myself*" vs "how do I kill *the process*"). On Parley's set they raise
+`needs intervention` recall by about two points at a lower false-block rate (5-fold CV).
+
+A head lives in `data_dir/moderation/<key>/` as `head.npz` (weights) next to `manifest.json`
+(embedder, data hash, split, metrics). The key hashes everything the head depends on, so a
+changed data file or embedder trains a new head instead of reusing a stale one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from contextlib import nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from parley.moderation.data import DEFAULT_DEV_FRACTION, DEFAULT_SEED, Example, split
+from parley.moderation.labels import Label
+
+HEAD_VERSION = 2
+"""Bumped when the head's format or training recipe changes (invalidates cached heads)."""
+REGULARISATION_C = 16.0
+"""Inverse L2 strength of the logistic regression; chosen by 5-fold CV on the shipped set."""
+HASH_FEATURES = 2**17
+"""Buckets of the hashed n-gram features (stateless, so nothing but the size is saved)."""
+
+
+def lexical_features(texts: Sequence[str]) -> Any:
+    """Hashed, L2-normalised word 1-2-gram counts: a scipy sparse (n, HASH_FEATURES) matrix."""
+    from sklearn.feature_extraction.text import HashingVectorizer
+
+    vectorizer = HashingVectorizer(
+        ngram_range=(1, 2), n_features=HASH_FEATURES, alternate_sign=False, norm="l2"
+    )
+    return vectorizer.transform(texts)
+
+
+class EmbedderLike:
+    """What training needs of `parley.retrieval.embedder.Embedder` (for type hints only)."""
+
+    model_id: str
+
+    def embed(
+        self, texts: Sequence[str], *, on_batch: Callable[[int], None] | None = None
+    ) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class Head:
+    """Linear softmax head over [embedding, hashed n-grams], labels in order."""
+
+    weights: np.ndarray
+    """(labels, dimension) weights of the embedding."""
+    lexical_weights: np.ndarray
+    """(labels, HASH_FEATURES) weights of the n-gram features."""
+    bias: np.ndarray
+    labels: tuple[Label, ...]
+
+    def probabilities(self, vectors: np.ndarray, texts: Sequence[str]) -> np.ndarray:
+        """(n, len(labels)) probabilities for (n, dimension) embeddings of `texts`."""
+        lexical = lexical_features(texts)
+        logits = vectors @ self.weights.T + np.asarray(lexical @ self.lexical_weights.T) + self.bias
+        logits -= logits.max(axis=1, keepdims=True)
+        exp = np.exp(logits)
+        return exp / exp.sum(axis=1, keepdims=True)
+
+    def save(self, folder: Path) -> None:
+        np.savez(
+            folder / "head.npz",
+            weights=self.weights.astype(np.float32),
+            lexical_weights=self.lexical_weights.astype(np.float32),
+            bias=self.bias.astype(np.float32),
+            labels=np.array([lb.value for lb in self.labels]),
+        )
+
+    @classmethod
+    def load(cls, folder: Path) -> Head:
+        with np.load(folder / "head.npz", allow_pickle=False) as data:
+            labels = tuple(Label.parse(str(v)) for v in data["labels"])
+            return cls(data["weights"], data["lexical_weights"], data["bias"], labels)
+
+
+def data_sha256(examples: Sequence[Example]) -> str:
+    """A hash of the examples' content (independent of file formatting and label spelling)."""
+    digest = hashlib.sha256()
+    for example in examples:
+        digest.update(example.label.value.encode() + b"\t" + example.text.encode() + b"\n")
+    return digest.hexdigest()
+
+
+def head_key(
+    examples: Sequence[Example], embedder_id: str, dev_fraction: float, seed: int
+) -> str:
+    """The cache folder name of the head these inputs would train."""
+    recipe = (
+        f"v{HEAD_VERSION}|{embedder_id}|{dev_fraction}|{seed}|C={REGULARISATION_C}|"
+        f"h={HASH_FEATURES}"
+    )
+    return hashlib.sha256((recipe + "|" + data_sha256(examples)).encode()).hexdigest()[:16]
+
+
+def fit_head(
+    vectors: np.ndarray, texts: Sequence[str], labels: Sequence[Label], seed: int = DEFAULT_SEED
+) -> Head:
+    """Fit the head; classes are weighted by inverse frequency so rare, severe labels such as
+    `needs intervention` are not drowned by the mostly-casual data."""
+    import scipy.sparse as sparse
+    from sklearn.linear_model import LogisticRegression
+
+    present = sorted(set(labels))
+    if len(present) < 2:
+        raise ValueError("training needs examples of at least two labels")
+    y = np.array([present.index(lb) for lb in labels])
+    model = LogisticRegression(
+        C=REGULARISATION_C, class_weight="balanced", max_iter=3000, random_state=seed
+    )
+    features = sparse.hstack([sparse.csr_matrix(vectors), lexical_features(texts)]).tocsr()
+    model.fit(features, y)
+    dim = vectors.shape[1]
+    return Head(
+        model.coef_[:, :dim].astype(np.float32),
+        model.coef_[:, dim:].astype(np.float32),
+        model.intercept_.astype(np.float32),
+        tuple(present),
+    )
+
+
+def train_and_save(
+    examples: Sequence[Example],
+    embedder: EmbedderLike,
+    root: Path,
+    *,
+    dev_fraction: float = DEFAULT_DEV_FRACTION,
+    seed: int = DEFAULT_SEED,
+    source: str = "",
+    progress: bool = True,
+) -> tuple[Path, dict[str, Any]]:
+    """Split, embed, fit, evaluate on dev and save the head; returns (folder, manifest)."""
+    from parley.moderation.metrics import evaluate_predictions
+
+    train, dev = split(list(examples), dev_fraction, seed)
+    texts = [e.text for e in train] + [e.text for e in dev]
+    started = time.perf_counter()
+    vectors = _embed_with_progress(embedder, texts, progress)
+    head = fit_head(vectors[: len(train)], texts[: len(train)], [e.label for e in train], seed)
+    metrics: dict[str, Any] = {}
+    if dev:
+        probs = head.probabilities(vectors[len(train) :], texts[len(train) :])
+        predicted = [head.labels[i] for i in probs.argmax(axis=1)]
+        report = evaluate_predictions([e.label for e in dev], predicted)
+        metrics = report.as_dict()
+    key = head_key(examples, embedder.model_id, dev_fraction, seed)
+    manifest = {
+        "head_version": HEAD_VERSION,
+        "embedder": embedder.model_id,
+        "data_sha256": data_sha256(examples),
+        "source": source,
+        "labels": [lb.value for lb in head.labels],
+        "n_train": len(train),
+        "n_dev": len(dev),
+        "dev_fraction": dev_fraction,
+        "seed": seed,
+        "regularisation_c": REGULARISATION_C,
+        "train_seconds": round(time.perf_counter() - started, 2),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "dev_metrics": metrics,
+    }
+    folder = root / key
+    _write_atomically(folder, head, manifest)
+    return folder, manifest
+
+
+def load_or_train(
+    examples: Sequence[Example],
+    embedder: EmbedderLike,
+    root: Path,
+    *,
+    dev_fraction: float = DEFAULT_DEV_FRACTION,
+    seed: int = DEFAULT_SEED,
+    source: str = "",
+    progress: bool = True,
+) -> tuple[Head, dict[str, Any]]:
+    """The cached head for these inputs, trained (and cached) first if there is none."""
+    folder = root / head_key(examples, embedder.model_id, dev_fraction, seed)
+    manifest_path = folder / "manifest.json"
+    if manifest_path.is_file() and (folder / "head.npz").is_file():
+        return Head.load(folder), json.loads(manifest_path.read_text(encoding="utf-8"))
+    folder, manifest = train_and_save(
+        examples,
+        embedder,
+        root,
+        dev_fraction=dev_fraction,
+        seed=seed,
+        source=source,
+        progress=progress,
+    )
+    return Head.load(folder), manifest
+
+
+def _embed_with_progress(embedder: EmbedderLike, texts: list[str], progress: bool) -> np.ndarray:
+    if not progress:
+        return embedder.embed(texts)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from parley.cli_common import err_console
+
+    bar = Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    )
+    with bar if err_console.is_terminal else nullcontext(bar):
+        task = bar.add_task("training moderation head: embedding", total=len(texts))
+        return embedder.embed(texts, on_batch=lambda n: bar.advance(task, n))
+
+
+def _write_atomically(folder: Path, head: Head, manifest: dict[str, Any]) -> None:
+    # Written to a sibling temp folder and renamed, so a concurrent reader (another replica,
+    # a killed training run) never sees a half-written head.
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+    try:
+        head.save(tmp)
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+        if folder.exists():
+            shutil.rmtree(folder)
+        os.replace(tmp, folder)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+

@@ -1,0 +1,92 @@
+"""The records retrieval passes around: documents, their chunks, and ranked passages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+SNIPPET_CHARS = 200
+
+
+@dataclass
+class Document:
+    """One source document, before chunking."""
+
+    text: str
+    title: str
+    uri: str
+    """Where it came from: a URL or a file path (with `#row` for table rows)."""
+    doc_id: str = ""
+    """Stable identity used to delete or replace it; the URI when empty."""
+    source: str = ""
+    """The source spec it was loaded from (a file, folder or embedded source name)."""
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.doc_id:
+            self.doc_id = self.uri
+
+
+@dataclass
+class Chunk:
+    """A piece of a document, small enough to embed, that knows where it sits."""
+
+    doc_id: str
+    position: int
+    """Index of this chunk within its document (0, 1, ...), for pulling in neighbours."""
+    text: str
+    title: str
+    uri: str
+    source: str = ""
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def embedding_text(self) -> str:
+        """What gets embedded and keyword-indexed: the heading gives short chunks their topic."""
+        heading = embedding_heading(self.title, self.metadata)
+        return f"{heading}\n{self.text}" if heading else self.text
+
+
+def embedding_heading(title: str, metadata: dict[str, Any]) -> str:
+    """`Title (short description)`: a short description (Wikipedia has one per article) tells
+    the embedder what the title is, which lifted dev-set recall@1 from 0.74 to 0.78."""
+    description = metadata.get("description")
+    if title and isinstance(description, str) and description.strip():
+        return f"{title} ({description.strip()})"
+    return title
+
+
+def make_snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
+    """The start of `text`, cut at a word boundary, for citations."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text.rfind(" ", 0, limit)
+    return text[: cut if cut > limit // 2 else limit].rstrip(" ,;:") + "…"
+
+
+@dataclass
+class Passage:
+    """A retrieved passage with what an interface needs to cite it."""
+
+    text: str
+    title: str
+    uri: str
+    score: float
+    snippet: str = ""
+    metadata: dict[str, Any] = field(default_factory=dict)
+    chunk_id: int | None = None
+    """Row id in the index's text table; None for web results."""
+    doc_id: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.snippet:
+            self.snippet = make_snippet(self.text)
+
+    def source_dict(self) -> dict[str, Any]:
+        """What a reply carries for citation: title, URI, snippet and score."""
+        return {
+            "title": self.title,
+            "uri": self.uri,
+            "snippet": self.snippet,
+            "score": round(float(self.score), 6),
+        }

@@ -1,0 +1,286 @@
+"""Retrievers (query -> ranked passages), fusion, and the numbered context block.
+
+`build_retriever(settings, data_dir)` is the one place the chat and the server get their
+retriever from; it opens the default index, building it on first use.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+from rich.console import Console
+
+from parley.retrieval.documents import Passage
+from parley.retrieval.embedder import Embedder
+from parley.retrieval.errors import RetrievalUnavailable
+from parley.retrieval.index import KnowledgeIndex
+from parley.retrieval.settings import RetrievalSettings
+from parley.retrieval.table import Filters, Row
+
+log = logging.getLogger(__name__)
+
+
+class Retriever(Protocol):
+    """Anything that turns a query into ranked passages."""
+
+    name: str
+
+    def search(self, query: str, k: int, filters: Filters | None = None) -> list[Passage]: ...
+
+
+def reciprocal_rank_fusion(
+    rankings: Sequence[Sequence[int]], k: int = 60, weights: Sequence[float] | None = None
+) -> list[tuple[int, float]]:
+    """Fuses ranked id lists: score(id) = sum over lists of weight / (k + rank), rank from 1.
+
+    Rank fusion needs no score calibration between BM25 and cosine, which is why it is used.
+    Ties keep the order of first appearance.
+    """
+    weights = list(weights) if weights is not None else [1.0] * len(rankings)
+    if len(weights) != len(rankings):
+        raise ValueError(f"{len(rankings)} rankings but {len(weights)} weights")
+    scores: dict[int, float] = {}
+    for ranking, weight in zip(rankings, weights, strict=True):
+        for rank, id_ in enumerate(ranking, start=1):
+            scores[id_] = scores.get(id_, 0.0) + weight / (k + rank)
+    return sorted(scores.items(), key=lambda item: -item[1])
+
+
+class IndexRetriever:
+    """Vector search over a knowledge index, optionally fused with BM25."""
+
+    name = "index"
+
+    def __init__(
+        self,
+        index: KnowledgeIndex,
+        embedder: Embedder,
+        *,
+        hybrid: bool = True,
+        rrf_k: int = 60,
+        bm25_weight: float = 1.0,
+        candidates: int = 50,
+        expand_neighbors: int = 0,
+        expand_min_similarity: float = 0.3,
+    ) -> None:
+        self.index = index
+        self.embedder = embedder
+        self.hybrid = hybrid and index.keywords is not None
+        self.rrf_k = rrf_k
+        self.bm25_weight = bm25_weight
+        self.candidates = candidates
+        self.expand_neighbors = expand_neighbors
+        self.expand_min_similarity = expand_min_similarity
+
+    @classmethod
+    def from_settings(
+        cls, index: KnowledgeIndex, embedder: Embedder, settings: RetrievalSettings
+    ) -> IndexRetriever:
+        return cls(
+            index,
+            embedder,
+            hybrid=settings.hybrid,
+            rrf_k=settings.rrf_k,
+            bm25_weight=settings.bm25_weight,
+            candidates=settings.candidates,
+            expand_neighbors=settings.expand_neighbors,
+            expand_min_similarity=settings.expand_min_similarity,
+        )
+
+    def search(self, query: str, k: int, filters: Filters | None = None) -> list[Passage]:
+        """The `k` best passages; filters restrict the candidates inside both searches."""
+        if not query.strip() or k <= 0:
+            return []
+        allowed = self.index.allowed_ids(filters)
+        qvec = self.embedder.embed_one(query)
+        if self.hybrid:
+            depth = max(k, self.candidates)
+            dense = self.index.vector_search(qvec, depth, allowed)
+            sparse = self.index.keyword_search(query, depth, allowed)
+            cosine = dict(dense)
+            ranked = reciprocal_rank_fusion(
+                [[i for i, _ in dense], [i for i, _ in sparse]],
+                self.rrf_k,
+                [1.0, self.bm25_weight],
+            )[:k]
+        else:
+            ranked = self.index.vector_search(qvec, k, allowed)
+            cosine = dict(ranked)
+        rows = self.index.table.rows([i for i, _ in ranked])
+        passages = []
+        for id_, score in ranked:
+            row = rows.get(id_)
+            if row is None:  # deleted after the index was loaded by this process
+                continue
+            text = self._widen(row, qvec) if self.expand_neighbors else row.text
+            metadata = {**row.metadata, "source": row.source}
+            if id_ in cosine:
+                metadata["cosine"] = round(cosine[id_], 4)
+            passages.append(
+                Passage(
+                    text=text,
+                    title=row.title,
+                    uri=row.uri,
+                    score=score,
+                    metadata=metadata,
+                    chunk_id=id_,
+                    doc_id=row.doc_id,
+                )
+            )
+        return passages
+
+    def _widen(self, row: Row, qvec: np.ndarray) -> str:
+        """The hit plus neighbouring chunks, outwards, while they stay similar to the query."""
+        around = {
+            r.position: r
+            for r in self.index.table.neighbours(row.doc_id, row.position, self.expand_neighbors)
+        }
+        kept = [row.position]
+        for step in (-1, 1):
+            position = row.position + step
+            while position in around and abs(position - row.position) <= self.expand_neighbors:
+                vector = around[position].vector
+                if vector is None or float(vector @ qvec) < self.expand_min_similarity:
+                    break
+                kept.append(position)
+                position += step
+        texts = [around[p].text if p != row.position else row.text for p in sorted(kept)]
+        return _join_overlapping(texts)
+
+
+def _join_overlapping(texts: list[str]) -> str:
+    """Joins consecutive chunks, dropping the overlap each one repeats from the previous."""
+    out = texts[0]
+    for text in texts[1:]:
+        overlap = next(
+            (n for n in range(min(len(out), len(text)), 0, -1) if out.endswith(text[:n])), 0
+        )
+        out = out + (" " if not overlap else "") + text[overlap:]
+    return out
+
+
+class FusedRetriever:
+    """Several retrievers fused by rank; one that fails is skipped (and logged)."""
+
+    name = "fused"
+
+    def __init__(self, retrievers: Sequence[Retriever], rrf_k: int = 60) -> None:
+        self.retrievers = list(retrievers)
+        self.rrf_k = rrf_k
+        self.last_errors: list[str] = []
+
+    def search(self, query: str, k: int, filters: Filters | None = None) -> list[Passage]:
+        self.last_errors = []
+        lists: list[list[Passage]] = []
+        for retriever in self.retrievers:
+            try:
+                lists.append(retriever.search(query, k, filters))
+            except RetrievalUnavailable as exc:
+                log.warning("%s retriever unavailable: %s", retriever.name, exc)
+                self.last_errors.append(str(exc))
+        by_key: dict[int, Passage] = {}
+        rankings: list[list[int]] = []
+        keys: dict[str, int] = {}
+        for passages in lists:
+            ranking = []
+            for passage in passages:
+                key = keys.setdefault(passage.uri or passage.text, len(keys))
+                by_key.setdefault(key, passage)
+                ranking.append(key)
+            rankings.append(ranking)
+        fused = reciprocal_rank_fusion(rankings, self.rrf_k)[:k]
+        out = []
+        for key, score in fused:
+            passage = by_key[key]
+            passage.score = score
+            out.append(passage)
+        return out
+
+
+def build_context(
+    passages: Sequence[Passage], count_tokens: Callable[[str], int], budget_tokens: int
+) -> tuple[str, list[Passage]]:
+    """A numbered context block `[1] Title\\ntext` within `budget_tokens`, and the passages used.
+
+    Passages are taken in rank order; the last one that does not fit whole is cut at a word
+    boundary when a useful part of it fits. Numbers match the order of the returned passages,
+    so `[n]` in a reply cites `used[n-1]`.
+    """
+    blocks: list[str] = []
+    used: list[Passage] = []
+    remaining = budget_tokens
+    for passage in passages:
+        header = f"[{len(used) + 1}] {passage.title}".rstrip()
+        block = f"{header}\n{passage.text.strip()}"
+        cost = count_tokens(block) + (2 if blocks else 0)
+        if cost <= remaining:
+            blocks.append(block)
+            used.append(passage)
+            remaining -= cost
+            continue
+        room = remaining - count_tokens(header) - 4
+        if room >= 24 or not blocks:
+            cut = _cut_to_tokens(passage.text.strip(), count_tokens, max(room, 0))
+            if cut:
+                blocks.append(f"{header}\n{cut}")
+                used.append(passage)
+        break
+    return "\n\n".join(blocks), used
+
+
+def _cut_to_tokens(text: str, count_tokens: Callable[[str], int], budget: int) -> str:
+    """The longest word prefix of `text` within `budget` tokens (plus an ellipsis)."""
+    words = text.split()
+    low, high = 0, len(words)
+    while low < high:  # binary search on the number of words
+        mid = (low + high + 1) // 2
+        if count_tokens(" ".join(words[:mid]) + " …") <= budget:
+            low = mid
+        else:
+            high = mid - 1
+    return " ".join(words[:low]) + " …" if low else ""
+
+
+def build_retriever(
+    settings: RetrievalSettings,
+    data_dir: Path,
+    progress: bool = True,
+    *,
+    embedder: Embedder | None = None,
+    console: Console | None = None,
+) -> Retriever | None:
+    """The retriever the settings ask for, or None when retrieval is off.
+
+    The index retriever opens `<data_dir>/indexes/<index_name>` (or `index_dir`), building it
+    from `settings.sources` on first use with a progress bar; concurrent processes build once.
+    """
+    if not settings.enabled:
+        return None
+    from parley.retrieval.build import open_or_build
+    from parley.retrieval.websearch import WebSearchRetriever
+
+    retrievers: list[Retriever] = []
+    if settings.retriever in ("index", "both"):
+        if settings.search_threads is not None:
+            import faiss
+
+            # Multi-threaded Faiss spins on busy cores: 0.5 ms searches become 20 ms.
+            faiss.omp_set_num_threads(settings.search_threads)
+        embedder = embedder or Embedder(settings.embedder, batch_size=settings.embed_batch_size)
+        result = open_or_build(
+            settings.index_path(data_dir),
+            settings,
+            embedder,
+            progress=progress,
+            console=console or Console(stderr=True),
+        )
+        retrievers.append(IndexRetriever.from_settings(result.index, embedder, settings))
+    if settings.retriever in ("web", "both"):
+        retrievers.append(WebSearchRetriever(settings.web))
+    if len(retrievers) == 1:
+        return retrievers[0]
+    return FusedRetriever(retrievers, settings.rrf_k)

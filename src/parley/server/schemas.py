@@ -1,0 +1,105 @@
+"""Request and response bodies of the HTTP API (SageMaker contract, OpenAI, sessions)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+# -- SageMaker container contract ---------------------------------------------------------------
+
+
+class InvocationRequest(BaseModel):
+    """The seed's payload: `{"inputs", "parameters", "session_id", "no_retrieval"}`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    inputs: str = Field(min_length=1)
+    """The user's message."""
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    """Generation parameters (temperature, top_k, max_new_tokens, ...)."""
+    session_id: str | None = None
+    """Continue this conversation; a new one is started when absent or unknown."""
+    no_retrieval: bool = False
+    """Answer without the knowledge base."""
+
+
+class InvocationResponse(BaseModel):
+    outputs: str
+    session_id: str | None
+    sources: list[dict[str, Any]] = Field(default_factory=list)
+    moderation: dict[str, Any] = Field(default_factory=dict)
+    finish_reason: str
+
+
+# -- OpenAI chat completions --------------------------------------------------------------------
+
+
+class ContentPart(BaseModel):
+    type: Literal["text"]
+    text: str
+
+
+class ChatMessage(BaseModel):
+    role: Literal["system", "developer", "user", "assistant"]
+    content: str | list[ContentPart]
+
+    def text(self) -> str:
+        if isinstance(self.content, str):
+            return self.content
+        return "".join(part.text for part in self.content)
+
+
+class ChatCompletionRequest(BaseModel):
+    """OpenAI's `/v1/chat/completions` body plus Parley's fields."""
+
+    model_config = ConfigDict(extra="ignore")  # OpenAI clients send fields we do not use
+
+    model: str | None = None
+    messages: list[ChatMessage] = Field(min_length=1)
+    stream: bool = False
+    stop: str | list[str] | None = None
+    seed: int | None = None
+    max_tokens: int | None = None
+    max_completion_tokens: int | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    top_k: int | None = None
+    repetition_penalty: float | None = None
+    n: int = 1
+    session_id: str | None = None
+    """Parley: keep the history on the server under this session (see POST /v1/sessions)."""
+    retrieval: bool | None = None
+    """Parley: use the knowledge base (default: on when configured)."""
+
+    @field_validator("n")
+    @classmethod
+    def _one_choice(cls, value: int) -> int:
+        if value != 1:
+            raise ValueError("only n=1 is supported")
+        return value
+
+
+# -- sessions -----------------------------------------------------------------------------------
+
+
+class SessionCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: str | None = Field(default=None, max_length=200)
+
+
+class SessionRename(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: str = Field(min_length=1, max_length=200)
+
+
+class ErrorBody(BaseModel):
+    message: str
+    type: str
+    code: int
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorBody

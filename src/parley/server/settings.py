@@ -1,0 +1,49 @@
+"""Server settings (the `[server]` table of parley.toml)."""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+_HASHED = re.compile(r"^sha256:[0-9a-f]{64}$")
+
+
+class ServerSettings(BaseModel):
+    """HTTP server, access control and limits."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    host: str = "127.0.0.1"
+    """Address to bind; the default keeps the server on this machine."""
+    port: int = Field(default=8080, ge=1, le=65535)
+    """Port to listen on (8080 is the SageMaker container contract's)."""
+    api_keys: list[str] = Field(default_factory=list)
+    """Accepted API keys, as `sha256:<hex>` (see `parley keys hash`) or, discouraged, plain
+    text. Empty: the server is open, and then only allowed on a loopback address."""
+    max_body_bytes: int = Field(default=1_000_000, ge=1_000, le=100_000_000)
+    """Largest request body accepted."""
+    max_message_chars: int = Field(default=32_000, ge=1, le=1_000_000)
+    """Longest single message accepted."""
+    max_messages: int = Field(default=200, ge=1, le=10_000)
+    """Most messages in one OpenAI-style request."""
+    max_new_tokens_cap: int = Field(default=1024, ge=1, le=8192)
+    """Upper bound on `max_new_tokens` a client may ask for."""
+    max_active_generations: int = Field(default=8, ge=1, le=1024)
+    """Generations running at once (they share the engine's batching)."""
+    max_queued_generations: int = Field(default=32, ge=0, le=100_000)
+    """Generations waiting for a slot; beyond that requests get 429 with Retry-After."""
+    rate_limit_per_minute: int = Field(default=120, ge=0, le=1_000_000)
+    """Requests per minute per API key (or per client address when open); 0 turns it off."""
+    ui: bool = True
+    """Serve the web chat page at `/`."""
+
+    @field_validator("api_keys")
+    @classmethod
+    def _keys_not_empty(cls, keys: list[str]) -> list[str]:
+        for key in keys:
+            if not key.strip():
+                raise ValueError("API keys must not be empty")
+            if key.startswith("sha256:") and not _HASHED.match(key):
+                raise ValueError("a hashed key is 'sha256:' followed by 64 lowercase hex digits")
+        return keys

@@ -1,0 +1,257 @@
+"""The session store interface: sessions as lists of turns, kept outside the serving process."""
+
+from __future__ import annotations
+
+import enum
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from types import TracebackType
+from typing import Any, ClassVar, Literal, Self
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+
+Clock = Callable[[], datetime]
+"""Returns the current time, tz-aware; stores take one so tests can move time forward."""
+
+SESSION_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+def utc_now() -> datetime:
+    """The current time in UTC (the stores' default clock)."""
+    return datetime.now(UTC)
+
+
+def _to_utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("datetimes must be tz-aware")
+    return value.astimezone(UTC)
+
+
+class StoredTurn(BaseModel):
+    """One message of a conversation, with what produced or judged it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    role: Literal["user", "assistant"]
+    text: str
+    time: AwareDatetime = Field(default_factory=utc_now)
+    """When the turn happened, tz-aware (normalised to UTC)."""
+    labels: dict[str, Any] = Field(default_factory=dict)
+    """Moderation labels and decisions."""
+    sources: list[dict[str, Any]] = Field(default_factory=list)
+    """Retrieval citations."""
+    params: dict[str, Any] = Field(default_factory=dict)
+    """Generation parameters used."""
+
+    @field_validator("time")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        return _to_utc(value)
+
+
+class Session(BaseModel):
+    """A whole conversation."""
+
+    id: str
+    owner: str | None
+    title: str | None
+    created_at: datetime
+    updated_at: datetime
+    expires_at: datetime | None
+    version: int
+    """Successful appends and renames so far; 0 when new. Pass it as `expected_version`."""
+    turns: list[StoredTurn]
+
+
+class SessionSummary(BaseModel):
+    """A session without its turns, for listings."""
+
+    id: str
+    owner: str | None
+    title: str | None
+    created_at: datetime
+    updated_at: datetime
+    expires_at: datetime | None
+    turn_count: int
+
+
+class SessionError(Exception):
+    """A session operation failed; the message says why."""
+
+
+class SessionNotFound(SessionError):
+    """No such session: missing, expired, or owned by someone else (never told apart)."""
+
+
+class SessionExists(SessionError):
+    """A session with this id already exists."""
+
+
+class SessionFull(SessionError):
+    """The session holds `max_turns_per_session` turns already."""
+
+
+class VersionConflict(SessionError):
+    """The session changed since the version the caller expected."""
+
+
+class InvalidSessionId(SessionError, ValueError):
+    """Session ids are 1-128 characters of A-Z a-z 0-9 . _ : -."""
+
+
+class _AnyOwner(enum.Enum):
+    ANY_OWNER = "ANY_OWNER"
+
+    def __repr__(self) -> str:
+        return "ANY_OWNER"
+
+
+ANY_OWNER = _AnyOwner.ANY_OWNER
+"""Owner argument meaning "do not check the owner" (None means "owned by nobody")."""
+
+OwnerFilter = str | None | _AnyOwner
+
+
+def check_session_id(session_id: str) -> str:
+    """`session_id` if valid, else InvalidSessionId."""
+    if not isinstance(session_id, str) or not SESSION_ID.match(session_id):
+        raise InvalidSessionId(
+            f"invalid session id {session_id!r}: use 1-128 characters of A-Z a-z 0-9 . _ : -"
+        )
+    return session_id
+
+
+def owner_matches(stored: str | None, wanted: OwnerFilter) -> bool:
+    """Whether a session owned by `stored` is visible to `wanted`."""
+    return wanted is ANY_OWNER or stored == wanted
+
+
+class SessionStore(ABC):
+    """Create, read, append to, list, expire and delete sessions.
+
+    Every method is thread-safe. Appends are atomic: concurrent appends to one session all
+    land, in some order, and `expected_version` turns an append into compare-and-set.
+    An expired session behaves as missing everywhere; `purge_expired` reclaims its space.
+    """
+
+    name: ClassVar[str]
+
+    def __init__(
+        self,
+        *,
+        ttl_seconds: int | None = None,
+        max_turns_per_session: int = 1000,
+        clock: Clock | None = None,
+    ) -> None:
+        if ttl_seconds is not None and ttl_seconds < 1:
+            raise ValueError("ttl_seconds must be at least 1 (or None: never expire)")
+        if max_turns_per_session < 1:
+            raise ValueError("max_turns_per_session must be at least 1")
+        self.ttl = timedelta(seconds=ttl_seconds) if ttl_seconds is not None else None
+        self.max_turns = max_turns_per_session
+        self._clock = clock or utc_now
+
+    # -- the interface --------------------------------------------------------------------
+
+    @abstractmethod
+    def create(
+        self, owner: str | None, *, session_id: str | None = None, title: str | None = None
+    ) -> Session:
+        """A new empty session (a uuid4 id unless given); SessionExists if the id is taken."""
+
+    @abstractmethod
+    def get(self, session_id: str, owner: OwnerFilter = ANY_OWNER) -> Session | None:
+        """The session, or None when missing, expired or owned by someone else."""
+
+    @abstractmethod
+    def append(
+        self,
+        session_id: str,
+        turns: Sequence[StoredTurn],
+        *,
+        owner: OwnerFilter = ANY_OWNER,
+        expected_version: int | None = None,
+    ) -> Session:
+        """Atomically add turns; refreshes `updated_at` and `expires_at`; returns the result.
+
+        SessionNotFound when missing, expired or foreign; VersionConflict when
+        `expected_version` is given and differs; SessionFull past the turn limit.
+        """
+
+    @abstractmethod
+    def rename(self, session_id: str, title: str, *, owner: OwnerFilter = ANY_OWNER) -> Session:
+        """Set the title (counts as a change: version, updated_at and expiry move on)."""
+
+    @abstractmethod
+    def list(
+        self, owner: OwnerFilter = ANY_OWNER, *, limit: int = 50, offset: int = 0
+    ) -> list[SessionSummary]:
+        """Live sessions of `owner` (all owners with ANY_OWNER), most recently updated first."""
+
+    @abstractmethod
+    def delete(self, session_id: str, *, owner: OwnerFilter = ANY_OWNER) -> bool:
+        """Delete the session; True when a live session of `owner` was deleted."""
+
+    @abstractmethod
+    def purge_expired(self) -> int:
+        """Physically remove expired sessions; returns how many."""
+
+    def export(self, session_id: str, *, owner: OwnerFilter = ANY_OWNER) -> dict[str, Any]:
+        """The whole session as a JSON-ready dict; SessionNotFound when not visible."""
+        session = self.get(session_id, owner)
+        if session is None:
+            raise SessionNotFound(f"session {session_id!r} not found")
+        return {"format": "parley.session.v1", **session.model_dump(mode="json")}
+
+    def close(self) -> None:  # noqa: B027 - stores without resources need nothing here
+        """Release connections; the store is unusable afterwards."""
+
+    # -- helpers for implementations ------------------------------------------------------
+
+    def now(self) -> datetime:
+        """The clock's time in UTC."""
+        return _to_utc(self._clock())
+
+    def expiry(self, now: datetime) -> datetime | None:
+        """When a session changed at `now` expires."""
+        return now + self.ttl if self.ttl is not None else None
+
+    def check_room(self, session_id: str, current: int, adding: int) -> None:
+        """SessionFull unless `adding` more turns fit."""
+        if current + adding > self.max_turns:
+            raise SessionFull(
+                f"session {session_id!r} holds {current} turns; adding {adding} would pass the "
+                f"limit of {self.max_turns} (sessions.max_turns_per_session): start a new session"
+            )
+
+    @staticmethod
+    def check_list_args(limit: int, offset: int) -> None:
+        """ValueError for a negative offset or a limit outside 1..1000."""
+        if not 1 <= limit <= 1000:
+            raise ValueError("limit must be between 1 and 1000")
+        if offset < 0:
+            raise ValueError("offset must not be negative")
+
+    @staticmethod
+    def check_turns(turns: Sequence[StoredTurn]) -> list[StoredTurn]:
+        """The turns as a list; ValueError when empty or not StoredTurn."""
+        turns = list(turns)
+        if not turns:
+            raise ValueError("append needs at least one turn")
+        for turn in turns:
+            if not isinstance(turn, StoredTurn):
+                raise TypeError(f"turns must be StoredTurn, got {type(turn).__name__}")
+        return turns
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()

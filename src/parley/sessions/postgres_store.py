@@ -1,0 +1,350 @@
+"""PostgreSQL session store (psycopg 3 with a connection pool), shared by any number of replicas.
+
+Writes lock the session row with `SELECT ... FOR UPDATE` in one transaction, so concurrent
+appends to one session queue up instead of overwriting each other.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any, ClassVar
+
+from parley.sessions.base import (
+    ANY_OWNER,
+    Clock,
+    OwnerFilter,
+    Session,
+    SessionError,
+    SessionExists,
+    SessionNotFound,
+    SessionStore,
+    SessionSummary,
+    StoredTurn,
+    VersionConflict,
+    check_session_id,
+    owner_matches,
+)
+
+try:
+    import psycopg
+    from psycopg.types.json import Jsonb
+    from psycopg_pool import ConnectionPool
+except ImportError as exc:  # pragma: no cover - depends on the install
+    raise SessionError(
+        "the postgres session store needs psycopg 3 and psycopg-pool: "
+        "pip install 'psycopg[binary]' psycopg-pool"
+    ) from exc
+
+# Any constant works; it only has to be the same in every Parley process.
+_MIGRATION_LOCK = 0x7061726C6579  # "parley"
+
+# Append-only: each entry is one schema version (its statements run in one transaction).
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        """CREATE TABLE parley_sessions (
+            id TEXT PRIMARY KEY,
+            owner TEXT,
+            title TEXT,
+            created_at TIMESTAMPTZ NOT NULL,
+            updated_at TIMESTAMPTZ NOT NULL,
+            expires_at TIMESTAMPTZ,
+            version INTEGER NOT NULL DEFAULT 0,
+            turn_count INTEGER NOT NULL DEFAULT 0
+        )""",
+        """CREATE TABLE parley_turns (
+            session_id TEXT NOT NULL REFERENCES parley_sessions(id) ON DELETE CASCADE,
+            seq INTEGER NOT NULL,
+            role TEXT NOT NULL CHECK (role IN ('user', 'assistant')),
+            text TEXT NOT NULL,
+            time TIMESTAMPTZ NOT NULL,
+            labels JSONB NOT NULL,
+            sources JSONB NOT NULL,
+            params JSONB NOT NULL,
+            PRIMARY KEY (session_id, seq)
+        )""",
+        "CREATE INDEX parley_sessions_owner_updated ON parley_sessions (owner, updated_at DESC)",
+        "CREATE INDEX parley_sessions_updated ON parley_sessions (updated_at DESC)",
+        "CREATE INDEX parley_sessions_expires ON parley_sessions (expires_at) "
+        "WHERE expires_at IS NOT NULL",
+    ),
+)
+
+_COLUMNS = "id, owner, title, created_at, updated_at, expires_at, version, turn_count"
+
+
+def _configure(conn: psycopg.Connection[Any]) -> None:
+    # Timestamps come back in the session time zone; UTC makes them equal what was stored.
+    conn.execute("SET TIME ZONE 'UTC'")
+
+
+class PostgresSessionStore(SessionStore):
+    """Sessions in PostgreSQL tables `parley_sessions` and `parley_turns`."""
+
+    name: ClassVar[str] = "postgres"
+
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        pool_min: int = 1,
+        pool_max: int = 10,
+        pool_timeout_s: float = 30.0,
+        ttl_seconds: int | None = None,
+        max_turns_per_session: int = 1000,
+        clock: Clock | None = None,
+    ) -> None:
+        super().__init__(
+            ttl_seconds=ttl_seconds, max_turns_per_session=max_turns_per_session, clock=clock
+        )
+        # autocommit: every block below opens its own explicit transaction.
+        self._pool = ConnectionPool(
+            dsn,
+            min_size=pool_min,
+            max_size=pool_max,
+            timeout=pool_timeout_s,
+            kwargs={"autocommit": True},
+            configure=_configure,
+            name="parley-sessions",
+            open=False,
+        )
+        try:
+            self._pool.open(wait=True, timeout=pool_timeout_s)
+            self._migrate()
+        except Exception as exc:
+            self._pool.close()
+            raise SessionError(f"cannot use PostgreSQL for sessions: {exc}") from exc
+
+    @contextmanager
+    def _transaction(self) -> Iterator[psycopg.Connection[Any]]:
+        try:
+            with self._pool.connection() as conn, conn.transaction():
+                yield conn
+        except psycopg.OperationalError as exc:
+            raise SessionError(f"PostgreSQL session store: {exc}") from exc
+
+    def _migrate(self) -> None:
+        with self._transaction() as conn:
+            # Replicas starting together: one migrates, the others wait and find it done.
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS parley_schema_version ("
+                "version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
+            )
+            row = conn.execute("SELECT COALESCE(MAX(version), 0) FROM parley_schema_version")
+            version = row.fetchone()[0]  # type: ignore[index]
+            if version > len(MIGRATIONS):
+                raise SessionError(
+                    f"session schema version {version} is newer than this Parley knows "
+                    f"({len(MIGRATIONS)}): upgrade Parley"
+                )
+            for number, statements in enumerate(MIGRATIONS[version:], start=version + 1):
+                for statement in statements:
+                    conn.execute(statement)
+                conn.execute("INSERT INTO parley_schema_version (version) VALUES (%s)", (number,))
+
+    def schema_version(self) -> int:
+        """The schema version of the database."""
+        with self._transaction() as conn:
+            row = conn.execute("SELECT MAX(version) FROM parley_schema_version").fetchone()
+            return row[0]  # type: ignore[index]
+
+    # -- rows -----------------------------------------------------------------------------
+
+    @staticmethod
+    def _live(row: tuple[Any, ...], owner: OwnerFilter, now: datetime) -> bool:
+        return owner_matches(row[1], owner) and (row[5] is None or row[5] > now)
+
+    @staticmethod
+    def _row(
+        conn: psycopg.Connection[Any], session_id: str, lock: bool = False
+    ) -> tuple[Any, ...] | None:
+        query = f"SELECT {_COLUMNS} FROM parley_sessions WHERE id = %s"
+        return conn.execute(query + (" FOR UPDATE" if lock else ""), (session_id,)).fetchone()
+
+    @staticmethod
+    def _load(conn: psycopg.Connection[Any], session_id: str) -> Session | None:
+        # One statement, so one snapshot: the turns always match the session row's version.
+        rows = conn.execute(
+            "SELECT s.id, s.owner, s.title, s.created_at, s.updated_at, s.expires_at, s.version, "
+            "t.role, t.text, t.time, t.labels, t.sources, t.params "
+            "FROM parley_sessions s LEFT JOIN parley_turns t ON t.session_id = s.id "
+            "WHERE s.id = %s ORDER BY t.seq",
+            (session_id,),
+        ).fetchall()
+        if not rows:
+            return None
+        first = rows[0]
+        turns = [
+            StoredTurn(role=r[7], text=r[8], time=r[9], labels=r[10], sources=r[11], params=r[12])
+            for r in rows
+            if r[7] is not None
+        ]
+        return Session(
+            id=first[0],
+            owner=first[1],
+            title=first[2],
+            created_at=first[3],
+            updated_at=first[4],
+            expires_at=first[5],
+            version=first[6],
+            turns=turns,
+        )
+
+    def _touch(
+        self, conn: psycopg.Connection[Any], session_id: str, now: datetime, turns: int
+    ) -> None:
+        conn.execute(
+            "UPDATE parley_sessions SET version = version + 1, turn_count = turn_count + %s, "
+            "updated_at = %s, expires_at = %s WHERE id = %s",
+            (turns, now, self.expiry(now), session_id),
+        )
+
+    # -- the interface --------------------------------------------------------------------
+
+    def create(
+        self, owner: str | None, *, session_id: str | None = None, title: str | None = None
+    ) -> Session:
+        session_id = check_session_id(session_id) if session_id is not None else str(uuid.uuid4())
+        with self._transaction() as conn:
+            now = self.now()
+            expires_at = self.expiry(now)
+            # Frees the id of an expired leftover; a live one stays and makes the insert a no-op.
+            conn.execute(
+                "DELETE FROM parley_sessions WHERE id = %s AND expires_at <= %s",
+                (session_id, now),
+            )
+            inserted = conn.execute(
+                f"INSERT INTO parley_sessions ({_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, 0, 0) "
+                "ON CONFLICT (id) DO NOTHING",
+                (session_id, owner, title, now, now, expires_at),
+            ).rowcount
+            if not inserted:
+                raise SessionExists(f"session {session_id!r} already exists")
+        return Session(
+            id=session_id,
+            owner=owner,
+            title=title,
+            created_at=now,
+            updated_at=now,
+            expires_at=expires_at,
+            version=0,
+            turns=[],
+        )
+
+    def get(self, session_id: str, owner: OwnerFilter = ANY_OWNER) -> Session | None:
+        check_session_id(session_id)
+        with self._transaction() as conn:
+            session = self._load(conn, session_id)
+        if session is None or not owner_matches(session.owner, owner):
+            return None
+        if session.expires_at is not None and session.expires_at <= self.now():
+            return None
+        return session
+
+    def append(
+        self,
+        session_id: str,
+        turns: Sequence[StoredTurn],
+        *,
+        owner: OwnerFilter = ANY_OWNER,
+        expected_version: int | None = None,
+    ) -> Session:
+        check_session_id(session_id)
+        turns = self.check_turns(turns)
+        dumped = [t.model_dump(mode="json") for t in turns]
+        with self._transaction() as conn:
+            # The row lock serialises writers of this session until COMMIT.
+            row = self._row(conn, session_id, lock=True)
+            now = self.now()
+            if row is None or not self._live(row, owner, now):
+                raise SessionNotFound(f"session {session_id!r} not found")
+            version, count = row[6], row[7]
+            if expected_version is not None and version != expected_version:
+                raise VersionConflict(
+                    f"session {session_id!r} is at version {version}, not {expected_version}"
+                )
+            self.check_room(session_id, count, len(turns))
+            with conn.cursor() as cursor:
+                cursor.executemany(
+                    "INSERT INTO parley_turns "
+                    "(session_id, seq, role, text, time, labels, sources, params) "
+                    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+                    [
+                        (
+                            session_id,
+                            count + i,
+                            t.role,
+                            t.text,
+                            t.time,
+                            Jsonb(d["labels"]),
+                            Jsonb(d["sources"]),
+                            Jsonb(d["params"]),
+                        )
+                        for i, (t, d) in enumerate(zip(turns, dumped, strict=True))
+                    ],
+                )
+            self._touch(conn, session_id, now, turns=len(turns))
+            return self._load(conn, session_id)  # type: ignore[return-value]
+
+    def rename(self, session_id: str, title: str, *, owner: OwnerFilter = ANY_OWNER) -> Session:
+        check_session_id(session_id)
+        with self._transaction() as conn:
+            row = self._row(conn, session_id, lock=True)
+            now = self.now()
+            if row is None or not self._live(row, owner, now):
+                raise SessionNotFound(f"session {session_id!r} not found")
+            conn.execute("UPDATE parley_sessions SET title = %s WHERE id = %s", (title, session_id))
+            self._touch(conn, session_id, now, turns=0)
+            return self._load(conn, session_id)  # type: ignore[return-value]
+
+    def list(
+        self, owner: OwnerFilter = ANY_OWNER, *, limit: int = 50, offset: int = 0
+    ) -> list[SessionSummary]:
+        self.check_list_args(limit, offset)
+        where = "(expires_at IS NULL OR expires_at > %s)"
+        args: list[Any] = [self.now()]
+        if owner is None:
+            where += " AND owner IS NULL"  # `= NULL` never matches; this form uses the index
+        elif owner is not ANY_OWNER:
+            where += " AND owner = %s"
+            args.append(owner)
+        with self._transaction() as conn:
+            rows = conn.execute(
+                f"SELECT {_COLUMNS} FROM parley_sessions WHERE {where} "
+                "ORDER BY updated_at DESC, id DESC LIMIT %s OFFSET %s",
+                (*args, limit, offset),
+            ).fetchall()
+        return [
+            SessionSummary(
+                id=r[0],
+                owner=r[1],
+                title=r[2],
+                created_at=r[3],
+                updated_at=r[4],
+                expires_at=r[5],
+                turn_count=r[7],
+            )
+            for r in rows
+        ]
+
+    def delete(self, session_id: str, *, owner: OwnerFilter = ANY_OWNER) -> bool:
+        check_session_id(session_id)
+        with self._transaction() as conn:
+            row = self._row(conn, session_id, lock=True)
+            if row is None or not owner_matches(row[1], owner):
+                return False
+            conn.execute("DELETE FROM parley_sessions WHERE id = %s", (session_id,))
+            return self._live(row, owner, self.now())
+
+    def purge_expired(self) -> int:
+        with self._transaction() as conn:
+            return conn.execute(
+                "DELETE FROM parley_sessions WHERE expires_at IS NOT NULL AND expires_at <= %s",
+                (self.now(),),
+            ).rowcount
+
+    def close(self) -> None:
+        self._pool.close()

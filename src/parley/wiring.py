@@ -1,0 +1,162 @@
+"""Building the chat service from settings: the one place components are chosen and wired."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from parley.engines.factory import build_engine
+from parley.engines.formats import build_format
+from parley.service import ALLOW, ChatService, Verdict
+
+if TYPE_CHECKING:
+    from parley.config import Settings
+    from parley.moderation.guard import DomainGuard
+    from parley.moderation.policy import Decision, Policy
+    from parley.moderation.streaming import StreamingChecker
+    from parley.retrieval.documents import Passage
+    from parley.retrieval.retriever import Retriever
+    from parley.retrieval.settings import RetrievalSettings
+
+log = logging.getLogger("parley")
+
+
+class KnowledgeRetrieval:
+    """The pipeline's retrieval step: top-k passages, then a numbered context block."""
+
+    def __init__(self, retriever: Retriever, settings: RetrievalSettings) -> None:
+        self.retriever = retriever
+        self.settings = settings
+
+    def retrieve(
+        self, query: str, count_tokens: Callable[[str], int]
+    ) -> tuple[str | None, Sequence[Passage]]:
+        from parley.retrieval.errors import RetrievalUnavailable
+        from parley.retrieval.retriever import build_context
+
+        try:
+            passages = self.retriever.search(query, self.settings.top_k)
+        except RetrievalUnavailable as exc:
+            # A failing web search must not take the chat down: answer without context.
+            log.warning("retrieval skipped: %s", exc)
+            return None, []
+        context, used = build_context(passages, count_tokens, self.settings.context_tokens)
+        return context or None, used
+
+
+def _verdict(decision: Decision, message: str | None = None) -> Verdict:
+    return Verdict(
+        action=decision.action.value,
+        label=decision.label.value,
+        scores={label.value: round(p, 6) for label, p in decision.result.scores.items()},
+        message=message if message is not None else decision.message or "",
+        instruction=decision.instruction or "",
+    )
+
+
+class OutputModeration:
+    """Adapts the streaming checker to the pipeline: `feed` returns the text safe to show."""
+
+    def __init__(self, checker: StreamingChecker) -> None:
+        self.checker = checker
+        self.blocked: Verdict | None = None
+
+    def feed(self, piece: str) -> str:
+        step = self.checker.feed(piece)
+        if step.cut and step.decision is not None:
+            self.blocked = _verdict(step.decision, step.refusal)
+        return "" if step.cut else step.release
+
+    def finish(self) -> str:
+        step = self.checker.finish()
+        if step.cut and step.decision is not None:
+            self.blocked = _verdict(step.decision, step.refusal)
+            return ""
+        return step.release + (f"\n\n{step.note}" if step.note else "")
+
+
+class PolicyModeration:
+    """The pipeline's moderation: a moderator, the policy and the domain guard."""
+
+    def __init__(self, moderator: Any, policy: Policy, guard: DomainGuard | None) -> None:
+        self.moderator = moderator
+        self.policy = policy
+        self.guard = guard
+
+    def check_input(self, text: str) -> Verdict:
+        decision = self.policy.decide(self.moderator.moderate(text, "user"), "user", text)
+        return _verdict(decision)
+
+    def check_topic(self, text: str, best_score: float | None) -> Verdict:
+        if self.guard is None or not self.guard.enabled:
+            return ALLOW
+        decision = self.guard.check(text, best_score)
+        if decision.in_domain:
+            return ALLOW
+        scores = {"similarity": decision.similarity, "retrieval_score": decision.retrieval_score}
+        return Verdict(
+            "block",
+            "off_topic",
+            {k: round(v, 6) for k, v in scores.items() if v is not None},
+            decision.redirect or "",
+        )
+
+    def output_check(self) -> OutputModeration:
+        from parley.moderation.streaming import StreamingChecker
+
+        return OutputModeration(StreamingChecker.from_settings(self.moderator, self.policy))
+
+
+def build_service(settings: Settings, *, progress: bool = True) -> ChatService:
+    """The chat service the settings describe: engine, format, store, retrieval, moderation."""
+    from parley.moderation.base import build_moderator
+    from parley.moderation.guard import DomainGuard
+    from parley.moderation.policy import Policy
+    from parley.retrieval.embedder import Embedder
+    from parley.retrieval.retriever import build_retriever
+    from parley.sessions.factory import build_session_store
+
+    data_dir = settings.data_dir
+    data_dir.mkdir(parents=True, exist_ok=True)
+    engine = build_engine(settings.model, data_dir)
+    prompt_format = build_format(settings.model.format, engine, settings.model.system_prompt)
+    store = build_session_store(settings.sessions, data_dir)
+
+    # One embedder serves retrieval, the classifier moderator and the domain guard.
+    embedders: dict[str, Embedder] = {}
+
+    def embedder_for(model: str) -> Embedder:
+        if model not in embedders:
+            embedders[model] = Embedder(model)
+        return embedders[model]
+
+    retrieval = None
+    if settings.retrieval.enabled:
+        retriever = build_retriever(
+            settings.retrieval,
+            data_dir,
+            progress=progress,
+            embedder=embedder_for(settings.retrieval.embedder),
+        )
+        if retriever is not None:
+            retrieval = KnowledgeRetrieval(retriever, settings.retrieval)
+
+    moderation = None
+    mod = settings.moderation
+    if mod.moderator != "none" or mod.domain_guard.enabled:
+        moderator = build_moderator(mod, data_dir, progress=progress)
+        guard = None
+        if mod.domain_guard.enabled:
+            guard = DomainGuard(mod.domain_guard, embedder_for(mod.embedder))
+        moderation = PolicyModeration(moderator, Policy(mod), guard)
+
+    return ChatService(
+        engine,
+        prompt_format,
+        store,
+        retrieval=retrieval,
+        moderation=moderation,
+        default_params=settings.generation,
+        model_name=settings.model.source,
+    )

@@ -1,0 +1,84 @@
+import json
+
+import pytest
+
+from parley.moderation.data import (
+    DataError,
+    load_examples,
+    shipped_data_path,
+    shipped_dev_path,
+    split,
+)
+from parley.moderation.labels import Label
+
+
+def write(tmp_path, lines):
+    path = tmp_path / "data.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def good(text="hello", label="casual"):
+    return json.dumps({"text": text, "label": label})
+
+
+@pytest.mark.parametrize(
+    ("bad_line", "message"),
+    [
+        ("{not json", r"data.jsonl:3: not valid JSON"),
+        ('["a list"]', r"data.jsonl:3: expected a JSON object, got list"),
+        ('{"label": "casual"}', r"data.jsonl:3: missing field 'text'"),
+        ('{"text": "hi"}', r"data.jsonl:3: missing field 'label'"),
+        ('{"text": "hi", "label": "toxic"}', r"data.jsonl:3: unknown moderation label 'toxic'"),
+        ('{"text": "  ", "label": "casual"}', r"data.jsonl:3: field 'text' must be a non-empty"),
+        ('{"text": "hi", "label": 3}', r"data.jsonl:3: field 'label' must be a string"),
+    ],
+)
+def test_bad_lines_name_file_and_line(tmp_path, bad_line, message):
+    path = write(tmp_path, [good(), "", bad_line, good()])
+    with pytest.raises(DataError, match=message):
+        load_examples(path)
+
+
+def test_missing_and_empty_files(tmp_path):
+    with pytest.raises(DataError, match="no such file"):
+        load_examples(tmp_path / "nope.jsonl")
+    with pytest.raises(DataError, match="no examples"):
+        load_examples(write(tmp_path, [""]))
+
+
+def test_prosocial_spellings_and_fields(tmp_path):
+    path = write(
+        tmp_path,
+        [
+            json.dumps({"context": "I will hurt him", "safety_label": "__needs_intervention__"}),
+            good("Nice day", "__casual__"),
+        ],
+    )
+    examples = load_examples(path)
+    assert [e.label for e in examples] == [Label.NEEDS_INTERVENTION, Label.CASUAL]
+
+
+def test_shipped_set_size_and_proportions():
+    examples = load_examples(shipped_data_path())
+    assert len(examples) >= 1200
+    counts = {label: sum(e.label is label for e in examples) for label in Label}
+    assert all(counts.values())
+    assert counts[Label.CASUAL] / len(examples) > 0.5  # mostly casual, like real chat traffic
+    assert len({e.text.lower() for e in examples}) == len(examples)  # no duplicates
+
+
+def test_split_is_stratified_deterministic_and_order_independent():
+    examples = load_examples(shipped_data_path())
+    train, dev = split(examples)
+    assert not {e.text for e in train} & {e.text for e in dev}
+    assert len(dev) == pytest.approx(0.2 * len(examples), abs=5)
+    for label in Label:
+        share = sum(e.label is label for e in dev) / sum(e.label is label for e in examples)
+        assert share == pytest.approx(0.2, abs=0.02)
+    assert split(list(reversed(examples))) == (train, dev)
+
+
+def test_shipped_dev_file_is_the_held_out_split():
+    _, dev = split(load_examples(shipped_data_path()))
+    assert load_examples(shipped_dev_path()) == dev

@@ -1,0 +1,169 @@
+"""Fixtures: every session store (SQLite, PostgreSQL at 127.0.0.1:5432, DynamoDB on moto)."""
+
+from __future__ import annotations
+
+import os
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from parley.sessions.base import SessionStore
+
+POSTGRES_DSN = os.environ.get("PARLEY_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/test")
+STORE_NAMES = ["sqlite", "postgres", "dynamodb"]
+
+
+class FakeClock:
+    """A clock that moves only when told to (plus 1 ms per reading, so writes are ordered)."""
+
+    def __init__(self) -> None:
+        self._now = datetime.now(UTC).replace(microsecond=0)
+        self._lock = threading.Lock()
+
+    def __call__(self) -> datetime:
+        with self._lock:
+            self._now += timedelta(milliseconds=1)
+            return self._now
+
+    def advance(self, seconds: float) -> None:
+        with self._lock:
+            self._now += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+def _unavailable(reason: str) -> None:
+    # CI has PostgreSQL and moto; there a missing backend is a failure, not a skip.
+    if os.environ.get("CI"):
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def postgres_dsn() -> str:
+    """The test database's DSN, after checking that it answers."""
+    try:
+        import psycopg
+    except ImportError:
+        _unavailable("psycopg is not installed (pip install 'psycopg[binary]' psycopg-pool)")
+    try:
+        with psycopg.connect(POSTGRES_DSN, connect_timeout=3) as conn:
+            conn.execute("SELECT 1")
+    except psycopg.OperationalError as exc:
+        _unavailable(f"no PostgreSQL at {POSTGRES_DSN} ({exc}); set PARLEY_TEST_POSTGRES_DSN")
+    return POSTGRES_DSN
+
+
+@pytest.fixture
+def postgres_schema_dsn(postgres_dsn: str) -> Iterator[str]:
+    """A DSN whose search_path is a fresh schema, dropped after the test."""
+    import psycopg
+
+    schema = f"parley_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres_dsn, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    separator = "&" if "?" in postgres_dsn else "?"
+    yield f"{postgres_dsn}{separator}options=-csearch_path%3D{schema}"
+    with psycopg.connect(postgres_dsn, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """A local moto server speaking DynamoDB, with dummy credentials in the environment."""
+    try:
+        from moto.moto_server.werkzeug_app import (
+            DomainDispatcherApplication,
+            MotoRequestHandler,
+            create_backend_app,
+        )
+        from werkzeug.serving import make_server
+    except ImportError:
+        _unavailable("moto[server] is not installed (pip install 'moto[server]')")
+    app = DomainDispatcherApplication(create_backend_app)
+    lock = threading.Lock()
+
+    def one_at_a_time(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        # Real DynamoDB applies each conditional write atomically per item; moto's in-memory
+        # backend takes no lock, so this server handles one request at a time to match.
+        with lock:
+            return list(app(environ, start_response))
+
+    server = make_server(
+        "127.0.0.1", 0, one_at_a_time, threaded=True, request_handler=MotoRequestHandler
+    )
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_SESSION_TOKEN": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1",
+        }.items():
+            patch.setenv(name, value)
+        patch.delenv("AWS_PROFILE", raising=False)
+        yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join()
+
+
+StoreFactory = Callable[..., SessionStore]
+
+
+@pytest.fixture(params=STORE_NAMES)
+def make_store(
+    request: pytest.FixtureRequest, tmp_path: Path, clock: FakeClock
+) -> Iterator[StoreFactory]:
+    """Opens stores of one kind on one fresh database (file, schema or table)."""
+    name: str = request.param
+    opened: list[SessionStore] = []
+    if name == "postgres":
+        target: Any = request.getfixturevalue("postgres_schema_dsn")
+    elif name == "dynamodb":
+        target = (request.getfixturevalue("moto_endpoint"), f"sessions-{uuid.uuid4().hex[:12]}")
+    else:
+        target = tmp_path / "sessions.db"
+
+    def make(ttl_seconds: int | None = 3600, max_turns_per_session: int = 1000) -> SessionStore:
+        common: dict[str, Any] = {
+            "ttl_seconds": ttl_seconds,
+            "max_turns_per_session": max_turns_per_session,
+            "clock": clock,
+        }
+        store: SessionStore
+        if name == "sqlite":
+            from parley.sessions.sqlite_store import SQLiteSessionStore
+
+            store = SQLiteSessionStore(target, **common)
+        elif name == "postgres":
+            from parley.sessions.postgres_store import PostgresSessionStore
+
+            store = PostgresSessionStore(target, pool_min=1, pool_max=8, **common)
+        else:
+            from parley.sessions.dynamodb_store import DynamoDBSessionStore
+
+            endpoint, table = target
+            store = DynamoDBSessionStore(
+                table, endpoint_url=endpoint, waiter_delay_s=1, **common
+            )
+        opened.append(store)
+        return store
+
+    yield make
+    for store in opened:
+        store.close()
+
+
+@pytest.fixture
+def store(make_store: StoreFactory) -> SessionStore:
+    """A store with a one-hour TTL and the default turn limit."""
+    return make_store()
