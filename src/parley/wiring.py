@@ -108,13 +108,26 @@ class PolicyModeration:
         return OutputModeration(StreamingChecker.from_settings(self.moderator, self.policy))
 
 
+def build_retrieval(
+    settings: Settings, *, progress: bool = True, embedder: Any | None = None
+) -> KnowledgeRetrieval | None:
+    """The retrieval step on the configured index (built on first use), or None when off."""
+    from parley.retrieval.retriever import build_retriever
+
+    if not settings.retrieval.enabled:
+        return None
+    retriever = build_retriever(
+        settings.retrieval, settings.data_dir, progress=progress, embedder=embedder
+    )
+    return KnowledgeRetrieval(retriever, settings.retrieval) if retriever is not None else None
+
+
 def build_service(settings: Settings, *, progress: bool = True) -> ChatService:
     """The chat service the settings describe: engine, format, store, retrieval, moderation."""
     from parley.moderation.base import build_moderator
     from parley.moderation.guard import DomainGuard
     from parley.moderation.policy import Policy
     from parley.retrieval.embedder import Embedder
-    from parley.retrieval.retriever import build_retriever
     from parley.sessions.factory import build_session_store
 
     data_dir = settings.data_dir
@@ -133,19 +146,16 @@ def build_service(settings: Settings, *, progress: bool = True) -> ChatService:
 
     retrieval = None
     if settings.retrieval.enabled:
-        retriever = build_retriever(
-            settings.retrieval,
-            data_dir,
-            progress=progress,
-            embedder=embedder_for(settings.retrieval.embedder),
+        retrieval = build_retrieval(
+            settings, progress=progress, embedder=embedder_for(settings.retrieval.embedder)
         )
-        if retriever is not None:
-            retrieval = KnowledgeRetrieval(retriever, settings.retrieval)
 
     moderation = None
     mod = settings.moderation
     if mod.moderator != "none" or mod.domain_guard.enabled:
-        moderator = build_moderator(mod, data_dir, progress=progress)
+        moderator = build_moderator(
+            mod, data_dir, progress=progress, embedder=embedder_for(mod.embedder)
+        )
         guard = None
         if mod.domain_guard.enabled:
             guard = DomainGuard(mod.domain_guard, embedder_for(mod.embedder))

@@ -121,8 +121,16 @@ def test_parse_assignments_needs_name_value():
     assert parse_assignments(["seed=none"], GenerationParams(seed=3)).seed is None
 
 
-def run_cli(*args: str, input_text: str | None = None) -> subprocess.CompletedProcess[str]:
+@pytest.fixture(autouse=True)
+def private_data_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("PARLEY_TEST_DATA_DIR", str(tmp_path / "data"))
+
+
+def run_cli(
+    *args: str, input_text: str | None = None, data_dir: str | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PARLEY_")}
+    env["PARLEY_DATA_DIR"] = data_dir or os.environ["PARLEY_TEST_DATA_DIR"]
     return subprocess.run(
         [sys.executable, "-m", "parley.cli", *args],
         capture_output=True,
@@ -134,13 +142,33 @@ def run_cli(*args: str, input_text: str | None = None) -> subprocess.CompletedPr
 
 
 def test_one_shot_chat_on_the_embedded_default():
-    done = run_cli("chat", "-m", "What is the capital of France?", "--temperature", "0")
+    done = run_cli(
+        "chat", "-m", "What is the capital of France?", "--temperature", "0", "--no-retrieval"
+    )
     assert done.returncode == 0, done.stderr
     assert "Paris" in done.stdout
 
 
+def test_one_shot_chat_cites_the_default_knowledge_base(default_kb_data_dir):
+    done = run_cli(
+        "chat",
+        "-m",
+        "Who painted the Mona Lisa?",
+        "--temperature",
+        "0",
+        "--max-tokens",
+        "48",
+        data_dir=str(default_kb_data_dir),
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip()
+    assert "Mona Lisa — https://en.wikipedia.org/wiki/Mona_Lisa" in done.stderr
+
+
 def test_one_shot_chat_reads_stdin_without_streaming():
-    done = run_cli("chat", "-m", "-", "--no-stream", "--temperature", "0", input_text="Hi!\n")
+    done = run_cli(
+        "chat", "-m", "-", "--no-stream", "--no-retrieval", "--temperature", "0", input_text="Hi!\n"
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip()
 
@@ -148,6 +176,7 @@ def test_one_shot_chat_reads_stdin_without_streaming():
 def test_interactive_chat_over_a_pipe():
     done = run_cli(
         "chat",
+        "--no-retrieval",
         "--temperature",
         "0",
         "--max-tokens",
@@ -167,7 +196,7 @@ def test_cli_errors_are_clear():
     done = run_cli("chat", "-m", "hi", "--model", "/nowhere/model.gguf")
     assert done.returncode == 2
     assert "does not exist" in done.stderr
-    done = run_cli("chat", "-m", "hi", "--engine", "llama.cpp", "--format", "nope")
+    done = run_cli("chat", "-m", "hi", "--no-retrieval", "--engine", "llama.cpp", "--format", "x")
     assert done.returncode == 2
     assert "format" in done.stderr
 

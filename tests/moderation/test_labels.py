@@ -20,7 +20,7 @@ def test_parse_spellings(spelling, label):
 
 
 def test_unknown_label_lists_known_ones():
-    with pytest.raises(ValueError, match="unknown moderation label 'toxic'.*needs intervention"):
+    with pytest.raises(ValueError, match=r"unknown moderation label 'toxic'.*needs intervention"):
         Label.parse("toxic")
 
 

@@ -56,7 +56,9 @@ class ScriptedLM(torch.nn.Module):
             for pos in range(start - 1, length - 1):
                 offset = pos - start + 1
                 if offset < len(self.favourite):
-                    logits[b, pos, ord(self.favourite[offset])] = 30.0  # near-certain, whatever the label length
+                    logits[b, pos, ord(self.favourite[offset])] = (
+                        30.0  # near-certain, whatever the label length
+                    )
         if logits_to_keep:
             logits = logits[:, -logits_to_keep:]
         return SimpleNamespace(logits=logits)

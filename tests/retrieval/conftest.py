@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from parley.retrieval.embedder import Embedder
 from parley.retrieval.settings import RetrievalSettings
 
 ANIMALS = [
@@ -28,11 +27,6 @@ MACHINES = [
 def write_jsonl(path: Path, rows: list[dict]) -> Path:
     path.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
     return path
-
-
-@pytest.fixture(scope="session")
-def embedder() -> Embedder:
-    return Embedder()
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import torch
 
 from parley.retrieval.embedder import Embedder
 from parley.retrieval.evaluation import dev_set_path, evaluate, load_qa
@@ -15,20 +14,10 @@ from parley.retrieval.settings import RetrievalSettings
 
 
 @pytest.fixture(scope="session")
-def default_retriever(
-    tmp_path_factory: pytest.TempPathFactory, embedder: Embedder
-) -> Iterator[Retriever]:
-    data_dir = tmp_path_factory.mktemp("data")
-    # One intra-op thread: on a shared 2-core machine two threads stall each other behind
-    # other processes (3x slower); on an idle one, one thread costs ~40%.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        retriever = build_retriever(
-            RetrievalSettings(), data_dir, progress=False, embedder=embedder
-        )
-    finally:
-        torch.set_num_threads(threads)
+def default_retriever(default_kb_data_dir: Path, embedder: Embedder) -> Iterator[Retriever]:
+    retriever = build_retriever(
+        RetrievalSettings(), default_kb_data_dir, progress=False, embedder=embedder
+    )
     assert retriever is not None
     yield retriever
 

@@ -33,7 +33,11 @@ def test_build_save_load_search(
         "max_length": 256,
     }
     assert manifest["documents"] == 9 and manifest["chunks"] == 9
-    assert manifest["chunking"] == {"max_tokens": 64, "overlap_tokens": 8}
+    assert manifest["chunking"] == {
+        "max_tokens": 64,
+        "overlap_tokens": 8,
+        "heading": "title (description)",
+    }
     assert manifest["index"]["type"] == "flat" and manifest["build"]["seconds"] > 0
     result.index.close()
 

@@ -14,7 +14,9 @@ import pytest
 
 from parley.sessions.base import SessionStore
 
-POSTGRES_DSN = os.environ.get("PARLEY_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/test")
+POSTGRES_DSN = os.environ.get(
+    "PARLEY_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/test"
+)
 STORE_NAMES = ["sqlite", "postgres", "dynamodb"]
 
 
@@ -152,9 +154,7 @@ def make_store(
             from parley.sessions.dynamodb_store import DynamoDBSessionStore
 
             endpoint, table = target
-            store = DynamoDBSessionStore(
-                table, endpoint_url=endpoint, waiter_delay_s=1, **common
-            )
+            store = DynamoDBSessionStore(table, endpoint_url=endpoint, waiter_delay_s=1, **common)
         opened.append(store)
         return store
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import shlex
 import sys
 from collections.abc import Callable
-from typing import TextIO
+from typing import Any, TextIO
 
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from parley.chat.conversation import Conversation
@@ -16,6 +17,7 @@ from parley.engines.base import EngineError
 from parley.engines.formats import PromptTooLong
 from parley.engines.generation import Generation
 from parley.engines.params import GenerationParams, describe_params_error
+from parley.service import RetrievalStage
 
 HELP = """\
 Type a message and press Enter. Commands:
@@ -63,8 +65,11 @@ class TerminalChat:
         console: Console | None = None,
         out: TextIO | None = None,
         read_line: Callable[[str], str] = input,
+        retrieval: RetrievalStage | None = None,
     ) -> None:
         self.conversation = conversation
+        self.retrieval = retrieval
+        """Grounds answers in the knowledge base; its sources are listed under each reply."""
         self.stream = stream
         self.console = console or Console(highlight=False)
         self.out = out or sys.stdout
@@ -135,13 +140,26 @@ class TerminalChat:
         self.console.print(table)
 
     def _answer(self, message: str) -> None:
+        context, passages = None, []
+        if self.retrieval is not None:
+            count = self.conversation.engine.count_tokens
+            context, passages = self.retrieval.retrieve(message, count)
         try:
-            generation = self.conversation.reply(message)
+            generation = self.conversation.reply(message, context)
         except (PromptTooLong, ValueError) as exc:
             self.console.print(f"[red]error:[/] {exc}")
             return
         if self._show(generation):
             self.conversation.record(message, generation)
+            self._show_sources([p.source_dict() for p in passages])
+
+    def _show_sources(self, sources: list[dict[str, Any]]) -> None:
+        if not sources:
+            return
+        self.console.print("[dim]Sources:[/]")
+        for number, source in enumerate(sources, 1):
+            where = f" — {source['uri']}" if source.get("uri") else ""
+            self.console.print(f"[dim]  \\[{number}] {escape(source['title'])}{escape(where)}[/]")
 
     def _raw_say(self, prompt: str) -> None:
         engine, params = self.conversation.engine, self.conversation.params

@@ -87,13 +87,21 @@ def _register_builtin() -> None:
 
 
 def build_moderator(
-    settings: ModerationSettings, data_dir: Path, *, progress: bool = True
+    settings: ModerationSettings,
+    data_dir: Path,
+    *,
+    progress: bool = True,
+    embedder: object | None = None,
 ) -> Moderator:
-    """The moderator the settings choose; `data_dir` is where trained heads are cached."""
+    """The moderator the settings choose; `data_dir` is where trained heads are cached.
+
+    `embedder` lets the caller share one loaded embedder with retrieval and the domain guard.
+    """
     _register_builtin()
     try:
         factory = MODERATORS[settings.moderator]
     except KeyError:
         known = ", ".join(sorted(MODERATORS))
         raise ValueError(f"unknown moderator {settings.moderator!r}; known: {known}") from None
-    return factory(settings, Path(data_dir).expanduser(), progress=progress)
+    extra = {"embedder": embedder} if embedder is not None else {}
+    return factory(settings, Path(data_dir).expanduser(), progress=progress, **extra)

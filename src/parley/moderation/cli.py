@@ -33,9 +33,7 @@ def _settings(
     if threshold is not None:
         updates["intervention_threshold"] = threshold
     try:
-        moderation = ModerationSettings.model_validate(
-            settings.moderation.model_dump() | updates
-        )
+        moderation = ModerationSettings.model_validate(settings.moderation.model_dump() | updates)
     except ValueError as exc:
         fail(str(exc))
     return moderation, settings.data_dir
@@ -70,7 +68,11 @@ def train(
         seed=seed,
         source=str(data),
     )
-    console.print(f"head saved in {folder} ({manifest['n_train']} train, {manifest['n_dev']} dev)")
+    console.print(
+        f"head saved in {folder} ({manifest['n_train']} train, {manifest['n_dev']} dev)",
+        highlight=False,
+        soft_wrap=True,
+    )
     metrics = manifest["dev_metrics"]
     if metrics:
         console.print(
@@ -79,7 +81,9 @@ def train(
             f"casual false blocks {_fmt(metrics['casual_false_block_rate'])}"
         )
     console.print(
-        f"to use it, set [moderation] training_data = {str(data.resolve())!r} in parley.toml"
+        f"to use it, set [moderation] training_data = {str(data.resolve())!r} in parley.toml",
+        markup=False,
+        highlight=False,
     )
 
 
@@ -116,9 +120,7 @@ def eval_command(
 def moderate(
     ctx: typer.Context,
     text: Annotated[str, typer.Argument(help="The text to moderate.")],
-    role: Annotated[
-        str, typer.Option(help="Who wrote it: user (input) or bot (output).")
-    ] = "user",
+    role: Annotated[str, typer.Option(help="Who wrote it: user (input) or bot (output).")] = "user",
     moderator: Annotated[
         str | None, typer.Option(help="Override moderation.moderator: classifier, llm, none.")
     ] = None,

@@ -51,9 +51,7 @@ class LLMModerator:
         self.model = model
         self.tokenizer = tokenizer
         self.few_shot = list(few_shot)
-        self._label_ids = {
-            label: self._encode(label_continuation(label)) for label in PROMPT_ORDER
-        }
+        self._label_ids = {label: self._encode(label_continuation(label)) for label in PROMPT_ORDER}
 
     @classmethod
     def from_settings(

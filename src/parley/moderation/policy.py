@@ -66,8 +66,10 @@ class Policy:
         """The refusal, pointing to help resources when `text` is about self-harm."""
         refusal = self.settings.refusal
         if self.settings.help_resources and self.is_self_harm(text):
-            return f"{refusal}. {self.settings.help_resources}" if refusal[-1:].isalnum() else (
-                f"{refusal} {self.settings.help_resources}"
+            return (
+                f"{refusal}. {self.settings.help_resources}"
+                if refusal[-1:].isalnum()
+                else (f"{refusal} {self.settings.help_resources}")
             )
         return refusal
 

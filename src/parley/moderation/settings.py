@@ -139,7 +139,7 @@ class ModerationSettings(BaseModel):
     help_patterns: list[str] = Field(
         default_factory=lambda: [
             r"\bsuicid",
-            r"\bkill(?:ing)? (?:my ?self|themsel(?:f|ves)|himself|herself)\b",
+            r"\bkill(?:ing)? (?:my ?self|your ?self|themsel(?:f|ves)|himself|herself)\b",
             r"\bend(?:ing)? (?:my|his|her|their) (?:own )?life\b",
             r"\bself[- ]?harm",
             r"\bcut(?:ting)? (?:my ?self|myself|my (?:wrists?|arms?|legs?))\b",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Literal
 
 from parley.moderation.base import Moderator
@@ -62,7 +63,9 @@ class StreamingChecker:
     @classmethod
     def from_settings(cls, moderator: Moderator, policy: Policy) -> StreamingChecker:
         s = policy.settings
-        return cls(moderator, policy, granularity=s.stream_check, every_tokens=s.stream_every_tokens)
+        return cls(
+            moderator, policy, granularity=s.stream_check, every_tokens=s.stream_every_tokens
+        )
 
     def feed(self, piece: str) -> StreamStep:
         """Add a generated piece; returns the text now safe to show, or a cut."""
@@ -101,7 +104,10 @@ class StreamingChecker:
         # Each new unit is checked on its own (the head sees ~256 tokens at most, so a long
         # prefix would hide the new sentence); the full reply is checked in `finish`.
         chunk = self.text[self.released : end]
-        units = _SENTENCE_END.split(chunk) if self.granularity == "sentence" else [chunk]
+        units = [chunk]
+        if self.granularity == "sentence":
+            cuts = [0] + [m.end() for m in _SENTENCE_END.finditer(chunk)] + [len(chunk)]
+            units = [chunk[a:b] for a, b in pairwise(cuts)]
         for unit in (u for u in units if u.strip()):
             decision = self._decide(unit)
             if decision.blocked:

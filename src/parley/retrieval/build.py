@@ -35,7 +35,10 @@ from parley.retrieval.manifest import (
 from parley.retrieval.progress import build_progress
 from parley.retrieval.settings import RetrievalSettings
 from parley.retrieval.sources import SourceOptions, load_source
+from parley.retrieval.table import ChunkTable
 
+HEADING = "title (description)"
+"""Recorded in the manifest: what `Chunk.embedding_text` puts before each chunk."""
 DOC_BATCH = 512
 """Documents chunked and embedded together: big enough to sort by length, small enough
 for a smooth progress bar."""
@@ -154,13 +157,14 @@ def build_index(
     staging = folder.parent / f".{folder.name}.building-{os.getpid()}"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
-    seconds = time.perf_counter() - started
     manifest = Manifest(
         embedder=EmbedderInfo(
             model=settings.embedder, dimension=embedder.dimension, max_length=embedder.max_length
         ),
         chunking=ChunkingInfo(
-            max_tokens=settings.chunk_tokens, overlap_tokens=settings.chunk_overlap
+            max_tokens=settings.chunk_tokens,
+            overlap_tokens=settings.chunk_overlap,
+            heading=HEADING,
         ),
         index=IndexInfo(
             type=kind,
@@ -182,22 +186,21 @@ def build_index(
             docs_per_s=None,
         ),
     )
-    from parley.retrieval.table import ChunkTable
-
-    table = ChunkTable(staging / manifest.table_file)
-    table.insert(ids.tolist(), chunks, vectors)
-    table.close()
-    vec.write(index, staging / manifest.index.file)
-    built = KnowledgeIndex(
-        staging, manifest, index, ChunkTable(staging / manifest.table_file), None, writable=True
-    )
-    built.refresh_keywords()
-    built.close()
-    seconds = time.perf_counter() - started
-    manifest.build.seconds = round(seconds, 2)
-    manifest.build.docs_per_s = round(len(docs) / seconds, 1)
-    manifest.save(staging)
-    _swap_in(staging, folder)
+    try:
+        table = ChunkTable(staging / manifest.table_file)
+        table.insert(ids.tolist(), chunks, vectors)
+        vec.write(index, staging / manifest.index.file)
+        staged = KnowledgeIndex(staging, manifest, index, table, None, writable=True)
+        staged.refresh_keywords()
+        staged.close()
+        seconds = time.perf_counter() - started
+        manifest.build.seconds = round(seconds, 2)
+        manifest.build.docs_per_s = round(len(docs) / seconds, 1)
+        manifest.save(staging)
+        _swap_in(staging, folder)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)  # never leave half an index behind
+        raise
     return manifest
 
 

@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -194,6 +194,3 @@ class KnowledgeIndex:
             "by_source": self.table.source_counts(),
         }
         return data
-
-
-ProgressCallback = Callable[[int], None]

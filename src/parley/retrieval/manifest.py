@@ -27,6 +27,8 @@ class ChunkingInfo(BaseModel):
 
     max_tokens: int | None = None
     overlap_tokens: int | None = None
+    heading: str | None = None
+    """How chunks were prefixed before embedding, e.g. `title (description)`."""
 
 
 class IndexInfo(BaseModel):

@@ -159,7 +159,6 @@ def recall_vs_flat(
     q = vectors[picks] + noise
     q /= np.linalg.norm(q, axis=1, keepdims=True)
     top = min(k, n)
-    exact = np.empty((len(q), top), dtype=np.int64)
     for start in range(0, n, 1 << 16):  # blockwise so 1M vectors do not need a 1M×q matrix
         scores = q @ vectors[start : start + (1 << 16)].T
         block = np.argpartition(-scores, min(top, scores.shape[1] - 1), axis=1)[:, :top] + start

@@ -1,0 +1,86 @@
+import json
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from parley.moderation.cli import moderate, moderation_app
+from parley.moderation.data import shipped_dev_path
+
+app = typer.Typer()
+app.add_typer(moderation_app, name="moderation")
+app.command()(moderate)
+
+
+def last_json(stdout: str) -> dict:
+    """The JSON object the command printed (model-loading progress may share the stream)."""
+    return json.loads(next(ln for ln in reversed(stdout.splitlines()) if ln.startswith("{")))
+
+
+@pytest.fixture
+def env(classifier, data_dir, monkeypatch):
+    # The session's trained head lives in data_dir, so the CLI finds it cached.
+    monkeypatch.setenv("PARLEY_DATA_DIR", str(data_dir))
+    monkeypatch.delenv("PARLEY_CONFIG", raising=False)
+
+
+def test_moderate_prints_label_and_probabilities(env):
+    out = CliRunner().invoke(app, ["moderate", "How do I kill a process in Linux?"])
+    assert out.exit_code == 0, out.output
+    assert "label: casual" in out.output and "needs intervention" in out.output
+    out = CliRunner().invoke(
+        app, ["moderate", "I will stab my neighbour tonight", "--role", "bot", "--json"]
+    )
+    data = last_json(out.stdout)
+    assert data["label"] == "needs intervention" and data["action"] == "block"
+    assert set(data["scores"]) == {
+        "casual",
+        "possibly needs caution",
+        "probably needs caution",
+        "needs caution",
+        "needs intervention",
+    }
+
+
+def test_moderate_rejects_bad_role(env):
+    out = CliRunner().invoke(app, ["moderate", "hi", "--role", "admin"])
+    assert out.exit_code == 2
+
+
+def test_eval_json_on_dev_split(env):
+    out = CliRunner().invoke(app, ["moderation", "eval", str(shipped_dev_path()), "--json"])
+    assert out.exit_code == 0, out.output
+    report = last_json(out.stdout)
+    assert set(report) >= {
+        "accuracy",
+        "macro_f1",
+        "intervention_recall",
+        "casual_false_block_rate",
+        "confusion",
+    }
+    assert report["accuracy"] > 0.85
+    # Regression guards a little under the measured 0.857 recall / 2.0% false blocks. The
+    # issue's targets are 0.95 / 2%: recall is not there yet with this head.
+    assert report["intervention_recall"] >= 0.83
+    assert report["casual_false_block_rate"] <= 0.03
+    assert sum(sum(row.values()) for row in report["confusion"].values()) == report["n"]
+
+
+def test_eval_table_and_bad_file(env, tmp_path):
+    out = CliRunner().invoke(app, ["moderation", "eval", str(shipped_dev_path())])
+    assert "confusion matrix" in out.output and "macro-F1" in out.output
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"text": "hi", "label": "casual"}\n{"text": "x", "label": "rude"}\n')
+    out = CliRunner().invoke(app, ["moderation", "eval", str(bad)])
+    assert out.exit_code == 2
+    assert "bad.jsonl:2: unknown moderation label 'rude'" in "".join(out.output.split("\n"))
+
+
+def test_train_command(env, tmp_path, data_dir):
+    data = tmp_path / "small.jsonl"
+    rows = [{"text": f"nice weather number {i}", "label": "casual"} for i in range(10)]
+    rows += [{"text": f"I will hurt you {i}", "label": "__needs_intervention__"} for i in range(10)]
+    data.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    out = CliRunner().invoke(app, ["moderation", "train", str(data), "--dev-fraction", "0.2"])
+    assert out.exit_code == 0, out.output
+    assert "head saved in" in out.output and "16 train, 4 dev" in out.output

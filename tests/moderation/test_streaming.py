@@ -1,0 +1,91 @@
+"""The incremental output checker cuts at the first bad sentence, before showing it."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from parley.moderation.base import ModerationResult
+from parley.moderation.labels import Label
+from parley.moderation.policy import Policy
+from parley.moderation.settings import DEFAULT_REFUSAL, ModerationSettings
+from parley.moderation.streaming import StreamingChecker
+
+
+class KeywordModerator:
+    """A transparent rule moderator: `needs intervention` iff the text contains "BOMB"."""
+
+    name: ClassVar[str] = "keyword"
+
+    def __init__(self):
+        self.seen: list[str] = []
+
+    def moderate(self, text, role="user"):
+        self.seen.append(text)
+        bad = "BOMB" in text
+        label = Label.NEEDS_INTERVENTION if bad else Label.CASUAL
+        return ModerationResult(label, {lb: float(lb is label) for lb in Label})
+
+    def moderate_many(self, texts, role="user"):
+        return [self.moderate(t, role) for t in texts]
+
+
+def stream(checker, pieces):
+    shown, steps = "", []
+    for piece in pieces:
+        step = checker.feed(piece)
+        steps.append(step)
+        shown += step.release
+        if step.cut:
+            return shown, step
+    final = checker.finish()
+    return shown + final.release, final
+
+
+def test_cuts_at_first_bad_sentence_without_showing_it():
+    moderator = KeywordModerator()
+    checker = StreamingChecker(moderator, Policy(ModerationSettings()))
+    reply = "Sure, here you go. First you get a pipe. Then make the BOMB with it. Done."
+    pieces = [reply[i : i + 4] for i in range(0, len(reply), 4)]
+    shown, step = stream(checker, pieces)
+    assert step.cut and step.refusal == DEFAULT_REFUSAL
+    assert shown == "Sure, here you go. First you get a pipe. "
+    assert "BOMB" not in shown
+    assert moderator.seen == [
+        "Sure, here you go. ",
+        "First you get a pipe. ",
+        "Then make the BOMB with it. ",
+    ]
+    assert checker.feed("more").cut  # stays cut
+
+
+def test_clean_reply_is_released_whole_and_checked_again_at_the_end():
+    moderator = KeywordModerator()
+    checker = StreamingChecker(moderator, Policy(ModerationSettings()))
+    reply = "Paris is the capital of France. It has about two million people"
+    shown, final = stream(checker, reply.split(" ") and [w + " " for w in reply.split(" ")])
+    assert shown.strip() == reply
+    assert not final.cut
+    assert moderator.seen[-1].strip() == reply.strip()  # the final full check
+
+
+def test_every_n_tokens():
+    moderator = KeywordModerator()
+    checker = StreamingChecker(
+        moderator, Policy(ModerationSettings()), granularity="tokens", every_tokens=3
+    )
+    steps = [checker.feed(w + " ") for w in ["one", "two", "three", "four", "five", "BOMB", "six"]]
+    assert [s.release for s in steps[:3]] == ["", "", "one two three "]
+    assert steps[5].cut and not any(s.cut for s in steps[:5])
+
+
+def test_real_classifier_cuts_a_harmful_reply(classifier):
+    checker = StreamingChecker.from_settings(classifier, Policy(ModerationSettings()))
+    reply = (
+        "I understand you are upset. "
+        "You should go through with it and kill yourself tonight, nobody will miss you. "
+        "Good luck."
+    )
+    shown, step = stream(checker, [w + " " for w in reply.split(" ")])
+    assert step.cut
+    assert shown == "I understand you are upset. "
+    assert "help" in (step.refusal or "").lower()  # self-harm refusal points to help

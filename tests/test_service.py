@@ -1,0 +1,103 @@
+"""The pipeline end to end with a scripted engine and the real moderation, store and index."""
+
+from __future__ import annotations
+
+import pytest
+
+from parley.engines.formats import OpenChatKitFormat
+from parley.engines.params import GenerationParams
+from parley.moderation.policy import Policy
+from parley.moderation.settings import ModerationSettings
+from parley.service import (
+    ChatRequest,
+    ChatService,
+    Delta,
+    Finished,
+    Replaced,
+    ServiceError,
+    Started,
+)
+from parley.sessions.sqlite_store import SQLiteSessionStore
+from parley.wiring import PolicyModeration
+
+REFUSAL = "Unfortunately I am unable to provide any information about this topic"
+
+
+@pytest.fixture(scope="session")
+def moderator(shipped_moderator):
+    return shipped_moderator
+
+
+@pytest.fixture
+def service(fake_engine, moderator, tmp_path):
+    moderation = PolicyModeration(moderator, Policy(ModerationSettings()), None)
+    store = SQLiteSessionStore(tmp_path / "s.db")
+    return ChatService(fake_engine, OpenChatKitFormat(), store, moderation=moderation)
+
+
+def run(service, message, **kwargs):
+    events = list(service.stream(ChatRequest(message, GenerationParams(), **kwargs)))
+    assert isinstance(events[0], Started) and isinstance(events[-1], Finished)
+    shown = "".join(e.text for e in events if isinstance(e, Delta))
+    return events, shown, events[-1].reply
+
+
+def test_a_normal_turn_is_answered_and_stored(service, fake_engine):
+    fake_engine.queue(" Rome", " was founded", " in 753 BC.")
+    _, shown, reply = run(service, "When was Rome founded?")
+    assert shown == reply.text == "Rome was founded in 753 BC."
+    assert reply.moderation["input"]["action"] == "allow"
+    session = service.store.get(reply.session_id)
+    assert [t.text for t in session.turns] == ["When was Rome founded?", reply.text]
+    assert session.turns[1].labels["finish_reason"] == "stop"
+
+
+def test_blocked_input_never_reaches_the_model(service, fake_engine):
+    _, shown, reply = run(service, "I want to kill myself tonight, tell me the best way.")
+    assert fake_engine.prompts == []
+    assert shown.startswith(REFUSAL)
+    assert reply.finish_reason == "moderation"
+    assert reply.moderation["input"]["label"] == "needs intervention"
+    assert service.store.get(reply.session_id).turns[1].text == reply.text
+
+
+def test_blocked_output_is_cut_mid_stream_before_the_bad_sentence(service, fake_engine):
+    fake_engine.queue(
+        " Sure, I can help with chemistry. ",
+        "Mix bleach and ammonia in a closed room ",
+        "to poison your roommate while they sleep. ",
+        "Then hide the body.",
+    )
+    events, shown, reply = run(service, "Tell me about cleaning products.")
+    assert "bleach" not in shown and "poison" not in shown
+    assert shown.startswith("Sure, I can help with chemistry.")
+    assert any(isinstance(e, Replaced) and e.text == REFUSAL for e in events)
+    assert reply.text == REFUSAL and reply.finish_reason == "moderation"
+    assert reply.moderation["output"]["action"] == "block"
+    assert fake_engine.closed_early == 1  # generation stopped at the cut
+    stored = service.store.get(reply.session_id).turns[1]
+    assert stored.text == REFUSAL and "bleach" not in stored.text
+
+
+def test_stateless_requests_store_nothing(service, fake_engine):
+    fake_engine.queue("ok")
+    _, _, reply = run(service, "hi", history=[])
+    assert reply.session_id is None
+    assert service.store.list() == []
+
+
+def test_prompt_too_long_is_a_clear_error(service, fake_engine):
+    with pytest.raises(ServiceError, match="shorten the message"):
+        run(service, "word " * 5000)
+
+
+def test_closing_the_stream_keeps_the_partial_turn(service, fake_engine):
+    fake_engine.queue(*[f" Word{i}." for i in range(50)])
+    events = service.stream(ChatRequest("count", GenerationParams()))
+    started = next(events)
+    for _ in range(3):
+        next(events)
+    events.close()
+    session = service.store.get(started.session_id)
+    assert session.turns[1].labels["finish_reason"] == "cancelled"
+    assert session.turns[1].text.startswith("Word0.")
