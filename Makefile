@@ -1,8 +1,11 @@
-# The README's two commands are `make chat` (or `make serve` once the server lands) and `make test`.
-.PHONY: setup chat test lint format bench clean
+# The README's two commands are `make serve` (the main job) and `make test`.
+.PHONY: setup serve chat test lint format bench clean
 
 setup:
 	bash scripts/setup.sh
+
+serve: setup
+	.venv/bin/parley serve
 
 chat: setup
 	.venv/bin/parley chat
@@ -22,6 +25,10 @@ format:
 
 bench: setup
 	.venv/bin/python benchmarks/generation.py
+	.venv/bin/python benchmarks/retrieval.py
+	.venv/bin/python benchmarks/moderation.py
+	.venv/bin/python benchmarks/sessions.py
+	.venv/bin/python benchmarks/server.py
 
 clean:
 	rm -rf .venv build src/*.egg-info .pytest_cache

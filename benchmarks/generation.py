@@ -224,7 +224,7 @@ def main() -> None:
             command += ["--data-dir", args.data_dir]
         print(f"benchmarking {name} ...", file=sys.stderr)
         done = subprocess.run(command, capture_output=True, text=True)
-        if done.returncode != 0:
+        if done.returncode != 0 and not done.stdout.strip():
             results["engines"][name] = {"error": done.stderr.strip().splitlines()[-1:]}
             continue
         results["engines"][name] = json.loads(done.stdout.strip().splitlines()[-1])

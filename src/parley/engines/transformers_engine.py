@@ -175,7 +175,11 @@ class TransformersEngine(ChatEngine):
         ]
 
     def close(self) -> None:
+        # Join the worker: a daemon thread still inside torch at interpreter exit aborts the
+        # process ("terminate called without an active exception").
         self._queue.put(None)
+        if self._worker.is_alive() and self._worker is not threading.current_thread():
+            self._worker.join(timeout=60)
 
     # -- batching -----------------------------------------------------------------------------
 
