@@ -231,31 +231,31 @@ class DynamoDBSessionStore(SessionStore):
         return expires is None or _parse_time(expires["S"]) > now
 
     @staticmethod
-    def _session(item: dict[str, Any]) -> Session:
+    def _header(item: dict[str, Any]) -> dict[str, Any]:
+        """The fields a session and its summary share, from a DynamoDB item."""
         expires = item.get("expires_at")
         title = item.get("title")
+        return {
+            "id": item["session_id"]["S"],
+            "owner": _owner(item["owner_key"]["S"]),
+            "title": title["S"] if title else None,
+            "created_at": _parse_time(item["created_at"]["S"]),
+            "updated_at": _parse_time(item["updated_at"]["S"]),
+            "expires_at": _parse_time(expires["S"]) if expires else None,
+        }
+
+    @classmethod
+    def _session(cls, item: dict[str, Any]) -> Session:
         return Session(
-            id=item["session_id"]["S"],
-            owner=_owner(item["owner_key"]["S"]),
-            title=title["S"] if title else None,
-            created_at=_parse_time(item["created_at"]["S"]),
-            updated_at=_parse_time(item["updated_at"]["S"]),
-            expires_at=_parse_time(expires["S"]) if expires else None,
+            **cls._header(item),
             version=int(item["version"]["N"]),
             turns=[StoredTurn.model_validate_json(t["S"]) for t in item["turns"]["L"]],
         )
 
-    @staticmethod
-    def _summary(item: dict[str, Any]) -> SessionSummary:
-        expires = item.get("expires_at")
-        title = item.get("title")
+    @classmethod
+    def _summary(cls, item: dict[str, Any]) -> SessionSummary:
         return SessionSummary(
-            id=item["session_id"]["S"],
-            owner=_owner(item["owner_key"]["S"]),
-            title=title["S"] if title else None,
-            created_at=_parse_time(item["created_at"]["S"]),
-            updated_at=_parse_time(item["updated_at"]["S"]),
-            expires_at=_parse_time(expires["S"]) if expires else None,
+            **cls._header(item),
             turn_count=int(item["turn_count"]["N"]),
         )
 
