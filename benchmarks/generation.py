@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 import statistics
 import subprocess
 import sys
 import threading
 import time
 from typing import Any
+
+from _stats import latency_summary, peak_rss_mb
 
 QUESTIONS = [
     "Write a long story about a dragon who learns to paint.",
@@ -32,26 +33,13 @@ QUESTIONS = [
 ]
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
-    return ordered[index]
-
-
-def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def summarise(samples: list[dict[str, float]], wall: float | None = None) -> dict[str, Any]:
-    ttfts = [s["ttft"] for s in samples]
+    ttfts = [s["ttft"] * 1000 for s in samples]
     decode = [s["decode_tps"] for s in samples if s["decode_tps"] > 0]
     tokens = sum(s["tokens"] for s in samples)
     out = {
         "requests": len(samples),
-        "ttft_ms_p50": round(percentile(ttfts, 50) * 1000, 1),
-        "ttft_ms_p95": round(percentile(ttfts, 95) * 1000, 1),
+        **latency_summary(ttfts, (50, 95), key="ttft_ms_{stat}", ndigits=1),
         "decode_tokens_per_s_per_stream": round(statistics.median(decode), 1) if decode else 0,
         "tokens": tokens,
     }

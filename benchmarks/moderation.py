@@ -11,20 +11,14 @@ import argparse
 import json
 import os
 import platform
-import statistics
 import tempfile
 import time
 from pathlib import Path
 
+from _stats import latency_summary
 from parley.moderation.base import build_moderator
 from parley.moderation.data import load_examples, shipped_dev_path
 from parley.moderation.settings import ModerationSettings
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
-    return ordered[index]
 
 
 def measure(moderator, texts: list[str], warmup: int = 3) -> dict[str, float]:
@@ -37,9 +31,7 @@ def measure(moderator, texts: list[str], warmup: int = 3) -> dict[str, float]:
         latencies.append((time.perf_counter() - start) * 1000)
     return {
         "messages": len(texts),
-        "p50_ms": round(percentile(latencies, 50), 2),
-        "p99_ms": round(percentile(latencies, 99), 2),
-        "mean_ms": round(statistics.fmean(latencies), 2),
+        **latency_summary(latencies, key="{stat}_ms", mean=True, ndigits=2),
     }
 
 

@@ -25,9 +25,7 @@ import faiss
 import numpy as np
 import torch
 
-
-def percentile(values: list[float], q: float) -> float:
-    return round(float(np.percentile(np.asarray(values), q)), 3)
+from _stats import latency_summary
 
 
 def bench_embedding(texts: list[str], threads: int) -> dict[str, object]:
@@ -102,10 +100,7 @@ def bench_default_kb(data_dir: Path, threads: int, queries: int) -> dict[str, ob
             retriever.search(questions[i % len(questions)], settings.top_k)
             latencies.append((time.perf_counter() - started) * 1000)
         name = "hybrid" if hybrid else "vector"
-        out[f"query_ms_{name}"] = {
-            "p50": percentile(latencies, 50),
-            "p99": percentile(latencies, 99),
-        }
+        out[f"query_ms_{name}"] = latency_summary(latencies)
         out[f"dev_set_{name}"] = evaluate(retriever, items).metrics
     return out
 
@@ -157,8 +152,7 @@ def bench_synthetic(n: int, queries: int, dim: int = 384) -> dict[str, object]:
         recall = float(np.mean([len(set(found[i]) & set(truth[i])) / 10 for i in range(queries)]))
         out[kind] = {
             "build_seconds": round(build_s, 1),
-            "query_ms_p50": percentile(latencies, 50),
-            "query_ms_p99": percentile(latencies, 99),
+            **latency_summary(latencies, key="query_ms_{stat}"),
             "recall_at_10_vs_flat": round(recall, 4),
             **({"nlist": int(index.nlist), "nprobe": 16} if kind == "ivf" else {}),
             **({"M": 32, "efSearch": 64} if kind == "hnsw" else {}),

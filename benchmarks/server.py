@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import socket
 import sys
 import threading
@@ -27,6 +26,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+from _stats import latency_summary, peak_rss_mb
 
 QUESTIONS = [
     "Who painted the Mona Lisa?",
@@ -40,22 +41,13 @@ QUESTIONS = [
 ]
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
-
-
 def stats(samples: list[dict[str, float]]) -> dict[str, Any]:
     ttft = [s["ttft"] * 1000 for s in samples]
     total = [s["total"] * 1000 for s in samples]
     return {
         "n": len(samples),
-        "ttft_ms_p50": round(percentile(ttft, 50), 1),
-        "ttft_ms_p95": round(percentile(ttft, 95), 1),
-        "total_ms_p50": round(percentile(total, 50), 1),
-        "total_ms_p95": round(percentile(total, 95), 1),
+        **latency_summary(ttft, (50, 95), key="ttft_ms_{stat}", ndigits=1),
+        **latency_summary(total, (50, 95), key="total_ms_{stat}", ndigits=1),
     }
 
 
@@ -177,7 +169,7 @@ def main() -> None:
             "requests_per_s": round(concurrency / wall, 2),
         }
     results["throughput"] = throughput
-    results["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    results["peak_rss_mb"] = round(peak_rss_mb(), 1)
     server.should_exit = True
     print(json.dumps(results, indent=2))
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import sys
 import tempfile
 import threading
@@ -25,17 +24,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from _stats import latency_summary
 from parley.sessions import SessionStore, StoredTurn
 
 POSTGRES_DSN = os.environ.get(
     "PARLEY_BENCH_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/test"
 )
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
-    return ordered[index]
 
 
 def exchange(thread: int, n: int) -> list[StoredTurn]:
@@ -86,11 +80,8 @@ def run(store: SessionStore, threads: int, appends: int) -> dict[str, Any]:
     return {
         "threads": threads,
         "appends": len(appended),
-        "append_ms_p50": round(percentile(appended, 50), 3),
-        "append_ms_p99": round(percentile(appended, 99), 3),
-        "append_ms_mean": round(statistics.fmean(appended), 3),
-        "get_ms_p50": round(percentile(got, 50), 3),
-        "get_ms_p99": round(percentile(got, 99), 3),
+        **latency_summary(appended, key="append_ms_{stat}", mean=True),
+        **latency_summary(got, key="get_ms_{stat}"),
         "appends_per_s": round(len(appended) / wall, 1),
         "note": "each thread appends then gets; appends/s counts appends over the wall time",
     }
