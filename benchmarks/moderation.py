@@ -35,6 +35,23 @@ def measure(moderator, texts: list[str], warmup: int = 3) -> dict[str, float]:
     }
 
 
+class SentenceTransformersPeer:
+    """The same head on sentence-transformers' encoding of the same MiniLM: the peer that shows
+    what Parley's own embedder path costs or saves per message."""
+
+    def __init__(self, classifier) -> None:
+        from sentence_transformers import SentenceTransformer
+
+        from parley.embedded import embedded_path
+
+        self.model = SentenceTransformer(str(embedded_path("all-minilm-l6-v2")), device="cpu")
+        self.head = classifier.head
+
+    def moderate(self, text: str) -> object:
+        vectors = self.model.encode([text], normalize_embeddings=True)
+        return self.head.probabilities(vectors, [text])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--messages", type=int, default=200)
@@ -52,6 +69,9 @@ def main() -> None:
     classifier = build_moderator(ModerationSettings(), data_dir, progress=False)
     out["classifier_build_s"] = round(time.perf_counter() - start, 2)
     out["classifier"] = measure(classifier, texts[: args.messages])
+    out["peer_sentence_transformers_plus_head"] = measure(
+        SentenceTransformersPeer(classifier), texts[: args.messages]
+    )
     if not args.skip_llm:
         settings = ModerationSettings(moderator="llm", llm_model="smollm2-135m-instruct")
         start = time.perf_counter()

@@ -52,6 +52,7 @@ def root(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Show debug logs.")] = False,
 ) -> None:
     """Parley's commands share one configuration: file, then PARLEY_* variables, then flags."""
+    _quiet_libraries()
     # Parley's own notices only: libraries' loggers (some log at DEBUG by default) stay quiet.
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(
@@ -187,7 +188,6 @@ def _run_chat(settings: Settings, message: str | None, stream: bool) -> None:
     from parley.engines.formats import build_format
     from parley.engines.sources import ModelSourceError
 
-    _quiet_libraries()
     try:
         with err_console.status(f"loading {settings.model.source} ..."):
             engine = build_engine(settings.model, settings.data_dir)
@@ -237,7 +237,6 @@ def serve(
             f"refusing to serve on {server.host} without API keys: set server.api_keys "
             "(hashes from `parley keys new`) or bind 127.0.0.1"
         )
-    _quiet_libraries()
     import uvicorn
 
     from parley.server.app import create_app
@@ -280,8 +279,10 @@ def keys_hash(key: Annotated[str, typer.Argument(help="The key to hash.")]) -> N
 
 
 def _quiet_libraries() -> None:
-    # Set before transformers is imported (a llama.cpp chat never imports it).
+    # Set before transformers is imported (a llama.cpp chat never imports it). Local weights
+    # load in well under a second, so transformers' "Loading weights" bar is only noise.
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
 
 def main() -> None:

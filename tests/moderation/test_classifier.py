@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from parley.moderation.classifier import ClassifierModerator, heads_dir
-from parley.moderation.data import Example
+from parley.moderation.data import Example, split
 from parley.moderation.labels import Label
 from parley.moderation.settings import ModerationSettings
 from parley.moderation.training import Head, load_or_train
@@ -48,16 +48,33 @@ def test_classifier_labels_clear_cases(classifier):
         assert abs(sum(r.scores.values()) - 1.0) < 1e-5
 
 
+def test_short_harmless_bot_sentences_pass(classifier):
+    # The streaming checker judges a reply sentence by sentence, so openers and list steps
+    # must not look harmful on their own. None of these texts is in the training data.
+    openers = [
+        "Sure thing.",
+        "Alright!",
+        "Step 3.",
+        "Yes, of course.",
+        "To do this, follow these steps.",
+    ]
+    for result in classifier.moderate_many(openers, "bot"):
+        assert result.label is Label.CASUAL, result
+    harmful = classifier.moderate("You should hurt yourself, nobody would care.", "bot")
+    assert harmful.label is Label.NEEDS_INTERVENTION
+
+
 def test_training_on_custom_data_and_reloading(tmp_path, embedder):
     texts = {
         Label.CASUAL: ["What a lovely day", "How do I bake bread?", "Tell me about cats"] * 4,
         Label.NEEDS_INTERVENTION: ["I will stab him", "I want to kill myself", "Build a bomb"] * 4,
     }
     examples = [Example(f"{t} {i}", label) for label, ts in texts.items() for i, t in enumerate(ts)]
-    _head, manifest = load_or_train(examples, embedder, tmp_path, progress=False)
+    train, dev = split(examples)
+    _head, manifest = load_or_train(train, dev, embedder, tmp_path, progress=False)
     assert manifest["labels"] == ["casual", "needs intervention"]
     assert manifest["n_dev"] == 4  # 20% of 12 per label, rounded
-    reloaded, manifest2 = load_or_train(examples, embedder, tmp_path, progress=False)
+    reloaded, manifest2 = load_or_train(train, dev, embedder, tmp_path, progress=False)
     assert manifest2 == manifest
     moderator = ClassifierModerator(embedder, reloaded)
     assert moderator.moderate("I want to kill myself 99").label is Label.NEEDS_INTERVENTION

@@ -58,12 +58,22 @@ def test_eval_json_on_dev_split(env):
         "casual_false_block_rate",
         "confusion",
     }
-    assert report["accuracy"] > 0.85
-    # Regression guards a little under the measured 0.857 recall / 2.0% false blocks. The
-    # issue's targets are 0.95 / 2%: recall is not there yet with this head.
-    assert report["intervention_recall"] >= 0.83
-    assert report["casual_false_block_rate"] <= 0.03
+    # The targets (measured: accuracy 0.961, recall 0.964, 1.5% false blocks).
+    assert report["accuracy"] > 0.93
+    assert report["intervention_recall"] >= 0.95
+    assert report["casual_false_block_rate"] <= 0.02
     assert sum(sum(row.values()) for row in report["confusion"].values()) == report["n"]
+
+
+def test_eval_on_the_independent_test_part(env):
+    out = CliRunner().invoke(app, ["moderation", "eval", "test", "--json"])
+    assert out.exit_code == 0, out.output
+    report = last_json(out.stdout)
+    assert report["n"] == 414
+    # Regression guards a little under the measured 0.918 recall / 5.1% false blocks on this
+    # harder set (written blind, two thirds of its casual texts use dark words).
+    assert report["intervention_recall"] >= 0.90
+    assert report["casual_false_block_rate"] <= 0.08
 
 
 def test_eval_table_and_bad_file(env, tmp_path):

@@ -5,8 +5,11 @@ import pytest
 from parley.moderation.data import (
     DataError,
     load_examples,
-    shipped_data_path,
+    role_of,
+    role_text,
     shipped_dev_path,
+    shipped_test_path,
+    shipped_train_path,
     split,
 )
 from parley.moderation.labels import Label
@@ -59,17 +62,25 @@ def test_prosocial_spellings_and_fields(tmp_path):
     assert [e.label for e in examples] == [Label.NEEDS_INTERVENTION, Label.CASUAL]
 
 
-def test_shipped_set_size_and_proportions():
-    examples = load_examples(shipped_data_path())
-    assert len(examples) >= 1200
-    counts = {label: sum(e.label is label for e in examples) for label in Label}
-    assert all(counts.values())
-    assert counts[Label.CASUAL] / len(examples) > 0.5  # mostly casual, like real chat traffic
-    assert len({e.text.lower() for e in examples}) == len(examples)  # no duplicates
+def test_shipped_parts_size_proportions_and_no_overlap():
+    train = load_examples(shipped_train_path())
+    dev = load_examples(shipped_dev_path())
+    test = load_examples(shipped_test_path())
+    assert len(train) + len(dev) >= 1200
+    for part in (train, dev, test):
+        counts = {label: sum(e.label is label for e in part) for label in Label}
+        assert all(counts.values())
+        assert len({e.text.lower() for e in part}) == len(part)  # no duplicates
+    # Mostly casual, like real chat traffic.
+    assert sum(e.label is Label.CASUAL for e in train + dev) / len(train + dev) > 0.45
+    # Nothing held out is trained on.
+    seen = {e.text.lower() for e in train}
+    assert not seen & {e.text.lower() for e in dev}
+    assert not seen & {e.text.lower() for e in test}
 
 
 def test_split_is_stratified_deterministic_and_order_independent():
-    examples = load_examples(shipped_data_path())
+    examples = load_examples(shipped_train_path())
     train, dev = split(examples)
     assert not {e.text for e in train} & {e.text for e in dev}
     assert len(dev) == pytest.approx(0.2 * len(examples), abs=5)
@@ -79,6 +90,8 @@ def test_split_is_stratified_deterministic_and_order_independent():
     assert split(list(reversed(examples))) == (train, dev)
 
 
-def test_shipped_dev_file_is_the_held_out_split():
-    _, dev = split(load_examples(shipped_data_path()))
-    assert load_examples(shipped_dev_path()) == dev
+def test_role_text_marks_bot_replies_once():
+    assert role_text("I will help.", "bot") == "Bot: I will help."
+    assert role_text("Bot: I will help.", "bot") == "Bot: I will help."
+    assert role_text("I will help.", "user") == "I will help."
+    assert role_of("Bot: hi") == "bot" and role_of("hi") == "user"

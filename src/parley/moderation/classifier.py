@@ -8,7 +8,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from parley.moderation.base import ModerationResult, Role
-from parley.moderation.data import load_examples, shipped_data_path
+from parley.moderation.data import (
+    load_examples,
+    role_text,
+    shipped_dev_path,
+    shipped_train_path,
+    split,
+)
 from parley.moderation.training import EmbedderLike, Head, load_or_train
 
 if TYPE_CHECKING:
@@ -21,7 +27,8 @@ def heads_dir(data_dir: Path) -> Path:
 
 
 class ClassifierModerator:
-    """Embeds the text and applies the head; the role is not used (one head for both)."""
+    """Embeds the text and applies the head. One head serves both directions: a bot reply is
+    seen as `Bot: <reply>`, as bot replies are written in the labelled data."""
 
     name: ClassVar[str] = "classifier"
 
@@ -39,15 +46,22 @@ class ClassifierModerator:
         progress: bool = True,
         embedder: EmbedderLike | None = None,
     ) -> ClassifierModerator:
-        """Load the cached head for the configured data and embedder, training it on first use."""
+        """Load the cached head for the configured data and embedder, training it on first use.
+
+        The shipped set comes as train and dev parts; a configured `training_data` file is
+        split into both."""
         if embedder is None:
             from parley.retrieval.embedder import Embedder
 
             embedder = Embedder(settings.embedder)
-        data = settings.training_data or shipped_data_path()
-        examples = load_examples(data)
+        if settings.training_data is None:
+            source = shipped_train_path()
+            train, dev = load_examples(source), load_examples(shipped_dev_path())
+        else:
+            source = settings.training_data
+            train, dev = split(load_examples(source))
         head, manifest = load_or_train(
-            examples, embedder, heads_dir(data_dir), source=str(data), progress=progress
+            train, dev, embedder, heads_dir(data_dir), source=str(source), progress=progress
         )
         return cls(embedder, head, manifest)
 
@@ -57,7 +71,7 @@ class ClassifierModerator:
     def moderate_many(self, texts: Sequence[str], role: Role = "user") -> list[ModerationResult]:
         if not texts:
             return []
-        texts = list(texts)
+        texts = [role_text(text, role) for text in texts]
         probs = self.head.probabilities(self.embedder.embed(texts), texts)
         return [
             ModerationResult.from_scores(

@@ -12,10 +12,20 @@ from rich.table import Table
 from parley.cli_common import console, fail, settings_from
 from parley.moderation.base import build_moderator
 from parley.moderation.classifier import heads_dir
-from parley.moderation.data import DEFAULT_DEV_FRACTION, DEFAULT_SEED, DataError, load_examples
+from parley.moderation.data import (
+    DEFAULT_DEV_FRACTION,
+    DEFAULT_SEED,
+    DataError,
+    load_examples,
+    role_of,
+    shipped_dev_path,
+    shipped_test_path,
+    shipped_train_path,
+    split,
+)
 from parley.moderation.labels import SEVERITY_ORDER
 from parley.moderation.metrics import EvalReport, evaluate_predictions
-from parley.moderation.policy import Policy
+from parley.moderation.policy import Decision, Policy
 from parley.moderation.settings import ModerationSettings
 
 moderation_app = typer.Typer(help="Train and evaluate the moderation classifier.")
@@ -39,7 +49,13 @@ def _settings(
     return moderation, settings.data_dir
 
 
+SHIPPED_PARTS = {"train": shipped_train_path, "dev": shipped_dev_path, "test": shipped_test_path}
+"""Names that stand for the parts of Parley's own set where a DATA path is expected."""
+
+
 def _load(path: Path):
+    if not path.exists() and str(path) in SHIPPED_PARTS:
+        path = SHIPPED_PARTS[str(path)]()
     try:
         return load_examples(path)
     except DataError as exc:
@@ -50,23 +66,27 @@ def _load(path: Path):
 def train(
     ctx: typer.Context,
     data: Annotated[Path, typer.Argument(help="Labelled JSONL: one {text, label} per line.")],
-    dev_fraction: Annotated[float, typer.Option(min=0.0, max=0.9)] = DEFAULT_DEV_FRACTION,
+    dev: Annotated[
+        Path | None,
+        typer.Option(help="Held-out labelled JSONL to score the head on (default: split DATA)."),
+    ] = None,
+    dev_fraction: Annotated[
+        float, typer.Option(min=0.0, max=0.9, help="Part of DATA held out when --dev is not given.")
+    ] = DEFAULT_DEV_FRACTION,
     seed: int = DEFAULT_SEED,
 ) -> None:
-    """Train a classifier head on DATA (stratified train/dev split) and cache it."""
+    """Train a classifier head on DATA (stratified train/dev split, or --dev) and cache it."""
     from parley.moderation.training import train_and_save
     from parley.retrieval.embedder import Embedder
 
     moderation, data_dir = _settings(ctx)
-    examples = _load(data)
+    if dev is None:
+        train_part, dev_part = split(_load(data), dev_fraction, seed)
+    else:
+        train_part, dev_part = _load(data), _load(dev)
     embedder = Embedder(moderation.embedder)
     folder, manifest = train_and_save(
-        examples,
-        embedder,
-        heads_dir(data_dir),
-        dev_fraction=dev_fraction,
-        seed=seed,
-        source=str(data),
+        train_part, dev_part, embedder, heads_dir(data_dir), seed=seed, source=str(data)
     )
     console.print(
         f"head saved in {folder} ({manifest['n_train']} train, {manifest['n_dev']} dev)",
@@ -90,7 +110,12 @@ def train(
 @moderation_app.command("eval")
 def eval_command(
     ctx: typer.Context,
-    data: Annotated[Path, typer.Argument(help="Labelled JSONL: one {text, label} per line.")],
+    data: Annotated[
+        Path,
+        typer.Argument(
+            help="Labelled JSONL: one {text, label} per line; or dev, test: Parley's own parts."
+        ),
+    ],
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     moderator: Annotated[
         str | None, typer.Option(help="Override moderation.moderator: classifier, llm, none.")
@@ -99,13 +124,19 @@ def eval_command(
         float | None, typer.Option(help="Threshold mode: block when P(needs intervention) > t.")
     ] = None,
 ) -> None:
-    """Evaluate the configured moderator and input policy on DATA."""
+    """Evaluate the configured moderator and policy on DATA (texts written `Bot: ...` are
+    judged as bot replies, under the output policy; the rest as user messages)."""
     moderation, data_dir = _settings(ctx, moderator, threshold)
     examples = _load(data)
     mod = build_moderator(moderation, data_dir, progress=not as_json)
-    results = mod.moderate_many([e.text for e in examples], "user")
     policy = Policy(moderation)
-    decisions = [policy.decide(r, "user", e.text) for r, e in zip(results, examples, strict=True)]
+    by_index: dict[int, Decision] = {}
+    for role in ("user", "bot"):
+        indexed = [(i, e.text) for i, e in enumerate(examples) if role_of(e.text) == role]
+        results = mod.moderate_many([text for _, text in indexed], role)
+        for (i, text), result in zip(indexed, results, strict=True):
+            by_index[i] = policy.decide(result, role, text)
+    decisions = [by_index[i] for i in range(len(examples))]
     report = evaluate_predictions(
         [e.label for e in examples],
         [d.label for d in decisions],

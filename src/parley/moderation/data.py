@@ -33,14 +33,42 @@ class Example:
     label: Label
 
 
-def shipped_data_path() -> Path:
-    """Parley's own labelled set (train and dev together)."""
-    return Path(str(resources.files("parley") / "data" / "moderation" / "parley_moderation.jsonl"))
+BOT_PREFIX = "Bot: "
+"""How a bot reply is written in labelled data; the classifier sees bot replies this way too."""
+
+
+def _shipped(part: str) -> Path:
+    folder = resources.files("parley") / "data" / "moderation"
+    return Path(str(folder / f"parley_moderation.{part}.jsonl"))
+
+
+def shipped_train_path() -> Path:
+    """The training part of Parley's own labelled set."""
+    return _shipped("train")
 
 
 def shipped_dev_path() -> Path:
-    """The held-out dev split of Parley's set (`split(shipped set)[1]`, written out)."""
-    return shipped_data_path().with_name("parley_moderation.dev.jsonl")
+    """The held-out dev part of Parley's set: never trained on; the shipped head's manifest
+    reports its scores on it."""
+    return _shipped("dev")
+
+
+def shipped_test_path() -> Path:
+    """An independent test set, written without sight of the train and dev parts (see
+    docs/moderation-labels.md); never trained on nor used to choose anything."""
+    return _shipped("test")
+
+
+def role_text(text: str, role: str) -> str:
+    """The text as the classifier sees it: bot replies carry BOT_PREFIX, as in the data."""
+    if role == "bot" and not text.startswith(BOT_PREFIX):
+        return BOT_PREFIX + text
+    return text
+
+
+def role_of(text: str) -> str:
+    """`bot` for a labelled text written as a bot reply (BOT_PREFIX), else `user`."""
+    return "bot" if text.startswith(BOT_PREFIX) else "user"
 
 
 def load_examples(path: str | Path) -> list[Example]:

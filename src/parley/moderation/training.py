@@ -2,8 +2,9 @@
 embedding plus hashed word uni- and bigrams.
 
 The embedding carries the topic; the n-grams carry intent words that a topic vector blurs
-("how do I kill *myself*" vs "how do I kill *the process*"). On Parley's set they raise
-`needs intervention` recall by about two points at a lower false-block rate (5-fold CV).
+("how do I kill *myself*" vs "how do I kill *the process*"). On Parley's set the embedding
+alone reaches 0.88 `needs intervention` recall at 7% casual false blocks on dev; with the
+n-grams 0.96 at 2% (README, "Moderation").
 
 A head lives in `data_dir/moderation/<key>/` as `head.npz` (weights) next to `manifest.json`
 (embedder, data hash, split, metrics). The key hashes everything the head depends on, so a
@@ -26,16 +27,20 @@ from typing import Any
 
 import numpy as np
 
-from parley.moderation.data import DEFAULT_DEV_FRACTION, DEFAULT_SEED, Example, split
+from parley.moderation.data import DEFAULT_SEED, Example
 from parley.moderation.labels import Label
 
-HEAD_VERSION = 3
+HEAD_VERSION = 4
 """Bumped when the head's format or training recipe changes (invalidates cached heads)."""
-REGULARISATION_C = 64.0
-"""Inverse L2 strength of the logistic regression (chosen on the shipped set, see README)."""
-LEXICAL_WEIGHT = 2.0
-"""Scale of the n-gram block against the unit-length embedding; 2 beat 1 and 3 on the shipped
-set (fewer casual texts blocked at the same recall)."""
+REGULARISATION_C = 16.0
+"""Inverse L2 strength of the logistic regression (C, the n-gram weight and the intervention
+weight were chosen together on the shipped dev part; the test part confirmed them)."""
+LEXICAL_WEIGHT = 1.5
+"""Scale of the n-gram block against the unit-length embedding."""
+INTERVENTION_WEIGHT = 1.5
+"""Extra class weight on `needs intervention` on top of the inverse-frequency weights: a
+missed intervention shows harmful text, a false alarm only refuses one message (1.5 raised
+dev recall from 0.94 to 0.96 at the same casual false-block rate)."""
 HASH_FEATURES = 2**17
 """Buckets of the hashed n-gram features (stateless, so nothing but the size is saved)."""
 
@@ -104,13 +109,14 @@ def data_sha256(examples: Sequence[Example]) -> str:
     return digest.hexdigest()
 
 
-def head_key(examples: Sequence[Example], embedder_id: str, dev_fraction: float, seed: int) -> str:
+def head_key(train: Sequence[Example], dev: Sequence[Example], embedder_id: str, seed: int) -> str:
     """The cache folder name of the head these inputs would train."""
     recipe = (
-        f"v{HEAD_VERSION}|{embedder_id}|{dev_fraction}|{seed}|C={REGULARISATION_C}|"
-        f"h={HASH_FEATURES}|w={LEXICAL_WEIGHT}"
+        f"v{HEAD_VERSION}|{embedder_id}|{seed}|C={REGULARISATION_C}|h={HASH_FEATURES}|"
+        f"w={LEXICAL_WEIGHT}|i={INTERVENTION_WEIGHT}"
     )
-    return hashlib.sha256((recipe + "|" + data_sha256(examples)).encode()).hexdigest()[:16]
+    parts = (recipe, data_sha256(train), data_sha256(dev))
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
 
 
 def fit_head(
@@ -125,8 +131,12 @@ def fit_head(
     if len(present) < 2:
         raise ValueError("training needs examples of at least two labels")
     y = np.array([present.index(lb) for lb in labels])
+    counts = np.bincount(y, minlength=len(present))
+    class_weight = {i: len(y) / (len(present) * n) for i, n in enumerate(counts)}
+    if Label.NEEDS_INTERVENTION in present:
+        class_weight[present.index(Label.NEEDS_INTERVENTION)] *= INTERVENTION_WEIGHT
     model = LogisticRegression(
-        C=REGULARISATION_C, class_weight="balanced", max_iter=3000, random_state=seed
+        C=REGULARISATION_C, class_weight=class_weight, max_iter=3000, random_state=seed
     )
     features = sparse.hstack([sparse.csr_matrix(vectors), lexical_features(texts)]).tocsr()
     model.fit(features, y)
@@ -146,19 +156,19 @@ def fit_head(
 
 
 def train_and_save(
-    examples: Sequence[Example],
+    train: Sequence[Example],
+    dev: Sequence[Example],
     embedder: EmbedderLike,
     root: Path,
     *,
-    dev_fraction: float = DEFAULT_DEV_FRACTION,
     seed: int = DEFAULT_SEED,
     source: str = "",
     progress: bool = True,
 ) -> tuple[Path, dict[str, Any]]:
-    """Split, embed, fit, evaluate on dev and save the head; returns (folder, manifest)."""
+    """Embed, fit on `train`, evaluate on `dev` (may be empty) and save the head; returns
+    (folder, manifest)."""
     from parley.moderation.metrics import evaluate_predictions
 
-    train, dev = split(list(examples), dev_fraction, seed)
     texts = [e.text for e in train] + [e.text for e in dev]
     started = time.perf_counter()
     vectors = _embed_with_progress(embedder, texts, progress)
@@ -169,52 +179,45 @@ def train_and_save(
         predicted = [head.labels[i] for i in probs.argmax(axis=1)]
         report = evaluate_predictions([e.label for e in dev], predicted)
         metrics = report.as_dict()
-    key = head_key(examples, embedder.model_id, dev_fraction, seed)
     manifest = {
         "head_version": HEAD_VERSION,
         "embedder": embedder.model_id,
-        "data_sha256": data_sha256(examples),
+        "data_sha256": data_sha256(list(train) + list(dev)),
         "source": source,
         "labels": [lb.value for lb in head.labels],
         "n_train": len(train),
         "n_dev": len(dev),
-        "dev_fraction": dev_fraction,
         "seed": seed,
         "regularisation_c": REGULARISATION_C,
+        "lexical_weight": LEXICAL_WEIGHT,
+        "intervention_weight": INTERVENTION_WEIGHT,
         "train_seconds": round(time.perf_counter() - started, 2),
         "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "dev_metrics": metrics,
     }
-    folder = root / key
+    folder = root / head_key(train, dev, embedder.model_id, seed)
     _write_atomically(folder, head, manifest)
     return folder, manifest
 
 
 def load_or_train(
-    examples: Sequence[Example],
+    train: Sequence[Example],
+    dev: Sequence[Example],
     embedder: EmbedderLike,
     root: Path,
     *,
-    dev_fraction: float = DEFAULT_DEV_FRACTION,
     seed: int = DEFAULT_SEED,
     source: str = "",
     progress: bool = True,
 ) -> tuple[Head, dict[str, Any]]:
     """The cached head for these inputs, trained (and cached) first if there is none."""
-    folder = root / head_key(examples, embedder.model_id, dev_fraction, seed)
+    folder = root / head_key(train, dev, embedder.model_id, seed)
     manifest_path = folder / "manifest.json"
-    if manifest_path.is_file() and (folder / "head.npz").is_file():
-        return Head.load(folder), json.loads(manifest_path.read_text(encoding="utf-8"))
-    folder, manifest = train_and_save(
-        examples,
-        embedder,
-        root,
-        dev_fraction=dev_fraction,
-        seed=seed,
-        source=source,
-        progress=progress,
-    )
-    return Head.load(folder), manifest
+    if not (manifest_path.is_file() and (folder / "head.npz").is_file()):
+        folder, _ = train_and_save(
+            train, dev, embedder, root, seed=seed, source=source, progress=progress
+        )
+    return Head.load(folder), json.loads(manifest_path.read_text(encoding="utf-8"))
 
 
 def _embed_with_progress(embedder: EmbedderLike, texts: list[str], progress: bool) -> np.ndarray:
