@@ -130,6 +130,13 @@ def chat(
         bool | None,
         typer.Option("--retrieval/--no-retrieval", help="Ground answers in the knowledge base."),
     ] = None,
+    moderation: Annotated[
+        bool | None,
+        typer.Option(
+            "--moderation/--no-moderation",
+            help="Moderate messages and replies (default: on, the configured moderator).",
+        ),
+    ] = None,
     dtype: Annotated[
         str | None, typer.Option(help="transformers dtype: auto, float32, bfloat16, float16.")
     ] = None,
@@ -158,6 +165,7 @@ def chat(
             "load_in": load_in,
         },
         "retrieval": {"enabled": retrieval},
+        "moderation": {"moderator": "none" if moderation is False else None},
         "generation": {
             "max_new_tokens": max_tokens,
             "temperature": temperature,
@@ -180,28 +188,22 @@ def chat(
 
 
 def _run_chat(settings: Settings, message: str | None, stream: bool) -> None:
-    from parley.chat.conversation import Conversation
     from parley.chat.terminal import TerminalChat
     from parley.embedded import EmbeddedAssetMissing
     from parley.engines.base import EngineError
-    from parley.engines.factory import build_engine
-    from parley.engines.formats import build_format
     from parley.engines.sources import ModelSourceError
+    from parley.wiring import build_service
 
+    # A plain line, not a spinner: building the index or the moderation head shows its own
+    # progress bar, and Rich allows one live display at a time.
+    err_console.print(f"[dim]loading {settings.model.source} ...[/]")
     try:
-        with err_console.status(f"loading {settings.model.source} ..."):
-            engine = build_engine(settings.model, settings.data_dir)
-        prompt_format = build_format(settings.model.format, engine, settings.model.system_prompt)
-    except (ModelSourceError, EngineError, EmbeddedAssetMissing, ValueError) as exc:
+        service = build_service(settings, sessions=False)
+    except (ModelSourceError, EngineError, EmbeddedAssetMissing) as exc:
         fail(str(exc))
-    from parley.wiring import build_retrieval
-
-    try:
-        retrieval = build_retrieval(settings)
     except (OSError, ValueError, RuntimeError) as exc:
-        fail(f"knowledge base: {exc}")
-    conversation = Conversation(engine, prompt_format, settings.generation)
-    terminal = TerminalChat(conversation, stream=stream, retrieval=retrieval)
+        fail(f"could not start the chat: {exc}")
+    terminal = TerminalChat(service, stream=stream)
     try:
         if message is not None:
             terminal.console = err_console  # stdout carries only the answer
@@ -209,7 +211,7 @@ def _run_chat(settings: Settings, message: str | None, stream: bool) -> None:
         else:
             terminal.run()
     finally:
-        engine.close()
+        service.close()
 
 
 @app.command()

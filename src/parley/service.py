@@ -132,6 +132,8 @@ class ChatReply:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     retrieval_seconds: float | None = None
+    prompt: str = ""
+    """The prompt sent to the model (empty when none was): for debugging, never sent to clients."""
 
 
 @dataclass
@@ -175,7 +177,7 @@ class ChatService:
         self,
         engine: ChatEngine,
         prompt_format: PromptFormat,
-        store: SessionStore,
+        store: SessionStore | None,
         *,
         retrieval: RetrievalStage | None = None,
         moderation: ModerationStage | None = None,
@@ -237,7 +239,7 @@ class ChatService:
             )
         except PromptTooLong as exc:
             raise ServiceError(str(exc)) from None
-        reply.prompt_tokens = prompt.tokens
+        reply.prompt_tokens, reply.prompt = prompt.tokens, prompt.text
         if prompt.context_dropped:
             reply.sources = []
 
@@ -309,6 +311,8 @@ class ChatService:
     def _open_session(self, request: ChatRequest) -> Session | None:
         if request.history is not None and request.session_id is None:
             return None  # stateless: the client owns the history
+        if self.store is None:
+            raise ServiceError("this service keeps no sessions: send the history instead")
         try:
             if request.session_id is not None:
                 session = self.store.get(request.session_id, owner=request.owner)
@@ -347,7 +351,7 @@ class ChatService:
         return message
 
     def _persist(self, request: ChatRequest, session: Session | None, reply: ChatReply) -> None:
-        if session is None:
+        if session is None or self.store is None:
             return
         now = datetime.now(UTC)
         turns = [
@@ -379,11 +383,12 @@ class ChatService:
             "engine": self.engine.name,
             "format": self.prompt_format.name,
             "context_window": self.engine.context_window,
-            "session_store": self.store.name,
+            "session_store": self.store.name if self.store else None,
             "retrieval": self.retrieval is not None,
             "moderation": self.moderation is not None,
         }
 
     def close(self) -> None:
         self.engine.close()
-        self.store.close()
+        if self.store is not None:
+            self.store.close()

@@ -122,8 +122,13 @@ def build_retrieval(
     return KnowledgeRetrieval(retriever, settings.retrieval) if retriever is not None else None
 
 
-def build_service(settings: Settings, *, progress: bool = True) -> ChatService:
-    """The chat service the settings describe: engine, format, store, retrieval, moderation."""
+def build_service(
+    settings: Settings, *, progress: bool = True, sessions: bool = True
+) -> ChatService:
+    """The chat service the settings describe: engine, format, store, retrieval, moderation.
+
+    `sessions=False` builds no session store: requests then carry their history (the
+    terminal chat keeps its own)."""
     from parley.moderation.base import build_moderator
     from parley.moderation.guard import DomainGuard
     from parley.moderation.policy import Policy
@@ -134,7 +139,7 @@ def build_service(settings: Settings, *, progress: bool = True) -> ChatService:
     data_dir.mkdir(parents=True, exist_ok=True)
     engine = build_engine(settings.model, data_dir)
     prompt_format = build_format(settings.model.format, engine, settings.model.system_prompt)
-    store = build_session_store(settings.sessions, data_dir)
+    store = build_session_store(settings.sessions, data_dir) if sessions else None
 
     # One embedder serves retrieval, the classifier moderator and the domain guard.
     embedders: dict[str, Embedder] = {}

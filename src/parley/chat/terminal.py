@@ -1,4 +1,8 @@
-"""The interactive terminal chat, in the spirit of OpenChatKit's `bot.py`."""
+"""The interactive terminal chat, in the spirit of OpenChatKit's `bot.py`.
+
+Each message goes through the same pipeline as the server's (`ChatService.stream`: input
+moderation, retrieval, domain guard, generation, output moderation), with the conversation
+kept here and sent as the history, so nothing is stored."""
 
 from __future__ import annotations
 
@@ -14,10 +18,18 @@ from rich.table import Table
 
 from parley.chat.conversation import Conversation
 from parley.engines.base import EngineError
-from parley.engines.formats import PromptTooLong
 from parley.engines.generation import Generation
 from parley.engines.params import GenerationParams, describe_params_error
-from parley.service import RetrievalStage
+from parley.service import (
+    ChatReply,
+    ChatRequest,
+    ChatService,
+    Delta,
+    Finished,
+    Replaced,
+    ServiceError,
+    Started,
+)
 
 HELP = """\
 Type a message and press Enter. Commands:
@@ -59,17 +71,16 @@ class TerminalChat:
 
     def __init__(
         self,
-        conversation: Conversation,
+        service: ChatService,
+        conversation: Conversation | None = None,
         *,
         stream: bool = True,
         console: Console | None = None,
         out: TextIO | None = None,
         read_line: Callable[[str], str] = input,
-        retrieval: RetrievalStage | None = None,
     ) -> None:
-        self.conversation = conversation
-        self.retrieval = retrieval
-        """Grounds answers in the knowledge base; its sources are listed under each reply."""
+        self.service = service
+        self.conversation = conversation or Conversation(service.default_params)
         self.stream = stream
         self.console = console or Console(highlight=False)
         self.out = out or sys.stdout
@@ -77,9 +88,10 @@ class TerminalChat:
 
     def run(self) -> None:
         """The read-reply loop, until /quit or end of input."""
+        engine = self.service.engine
         self.console.print(
-            f"[bold]Parley[/] — {self.conversation.engine.source.spec} on "
-            f"{self.conversation.engine.name}. /help for commands, /quit to leave."
+            f"[bold]Parley[/] — {engine.source.spec} on {engine.name}. "
+            "/help for commands, /quit to leave."
         )
         while True:
             try:
@@ -140,18 +152,61 @@ class TerminalChat:
         self.console.print(table)
 
     def _answer(self, message: str) -> None:
-        context, passages = None, []
-        if self.retrieval is not None:
-            count = self.conversation.engine.count_tokens
-            context, passages = self.retrieval.retrieve(message, count)
+        request = ChatRequest(
+            message, self.conversation.params, history=list(self.conversation.turns)
+        )
+        events = self.service.stream(request)
+        shown: list[str] = []
+        sources: list[dict[str, Any]] = []
+        reply: ChatReply | None = None
         try:
-            generation = self.conversation.reply(message, context)
-        except (PromptTooLong, ValueError) as exc:
+            for event in events:
+                if isinstance(event, Started):
+                    sources = event.sources
+                elif isinstance(event, Delta):
+                    shown.append(event.text)
+                    self._write(event.text)
+                elif isinstance(event, Replaced):
+                    shown = [event.text]
+                    self._withdraw(event.text)
+                elif isinstance(event, Finished):
+                    reply = event.reply
+        except KeyboardInterrupt:
+            events.close()  # stops generation
+        except ServiceError as exc:
+            self.out.write("\n")
             self.console.print(f"[red]error:[/] {exc}")
             return
-        if self._show(generation):
-            self.conversation.record(message, generation)
-            self._show_sources([p.source_dict() for p in passages])
+        if not self.stream and reply is not None:
+            self.out.write(reply.text)
+        self.out.write("\n")
+        self.out.flush()
+        self.conversation.last_prompt = reply.prompt if reply else None
+        self.conversation.record(message, reply.text if reply else "".join(shown).strip())
+        self._show_outcome(reply)
+        if reply is not None and reply.finish_reason not in ("moderation", "off_topic"):
+            self._show_sources(reply.sources or sources)
+
+    def _write(self, text: str) -> None:
+        if self.stream:
+            self.out.write(text)
+            self.out.flush()
+
+    def _withdraw(self, refusal: str) -> None:
+        if self.stream:
+            self.out.write("\n")
+            self.console.print("[yellow]\\[the reply above was withdrawn by moderation][/]")
+            self.out.write(refusal)
+
+    def _show_outcome(self, reply: ChatReply | None) -> None:
+        if reply is None:
+            self.console.print("[dim]\\[stopped][/]")
+        elif reply.finish_reason == "length":
+            self.console.print("[dim]\\[unfinished: reached max_new_tokens][/]")
+        elif reply.finish_reason == "moderation":
+            self.console.print(f"[dim]\\[moderation: {escape(_blocked_label(reply))}][/]")
+        elif reply.finish_reason == "off_topic":
+            self.console.print("[dim]\\[off topic][/]")
 
     def _show_sources(self, sources: list[dict[str, Any]]) -> None:
         if not sources:
@@ -162,29 +217,22 @@ class TerminalChat:
             self.console.print(f"[dim]  \\[{number}] {escape(source['title'])}{escape(where)}[/]")
 
     def _raw_say(self, prompt: str) -> None:
-        engine, params = self.conversation.engine, self.conversation.params
+        engine, params = self.service.engine, self.conversation.params
         self.conversation.last_prompt = prompt
-        self._show(Generation(engine, prompt, params))
-
-    def _show(self, generation: Generation) -> bool:
-        """Print the reply (streamed or whole); False when it failed."""
+        generation = Generation(engine, prompt, params)
         try:
-            if self.stream:
-                for piece in generation:
-                    self.out.write(piece)
-                    self.out.flush()
-            else:
-                self.out.write(generation.result())
+            for piece in generation:
+                self._write(piece)
+            if not self.stream:
+                self.out.write(generation.text)
         except KeyboardInterrupt:
             generation.close()
         except EngineError as exc:
-            self.out.write("\n")
-            self.console.print(f"[red]error:[/] {exc}")
-            return False
+            self.console.print(f"\n[red]error:[/] {exc}")
+            return
         self.out.write("\n")
-        self.out.flush()
-        if generation.finish_reason == "cancelled":
-            self.console.print("[dim]\\[stopped][/]")
-        elif generation.unfinished:
-            self.console.print("[dim]\\[unfinished: reached max_new_tokens][/]")
-        return True
+
+
+def _blocked_label(reply: ChatReply) -> str:
+    verdict = reply.moderation.get("output") or reply.moderation.get("input") or {}
+    return str(verdict.get("label", "blocked"))
