@@ -227,6 +227,15 @@ class SessionStore(ABC):
             )
 
     @staticmethod
+    def version_conflict(
+        session_id: str, version: int, expected: int | None
+    ) -> VersionConflict | None:
+        """The VersionConflict when the caller `expected` another version, else None."""
+        if expected is None or version == expected:
+            return None
+        return VersionConflict(f"session {session_id!r} is at version {version}, not {expected}")
+
+    @staticmethod
     def check_list_args(limit: int, offset: int) -> None:
         """ValueError for a negative offset or a limit outside 1..1000."""
         if not 1 <= limit <= 1000:

@@ -298,10 +298,8 @@ class DynamoDBSessionStore(SessionStore):
         if item is None or not self._live(item, owner, now):
             return SessionNotFound(f"session {session_id!r} not found")
         version = int(item["version"]["N"])
-        if expected is not None and version != expected:
-            return VersionConflict(
-                f"session {session_id!r} is at version {version}, not {expected}"
-            )
+        if conflict := self.version_conflict(session_id, version, expected):
+            return conflict
         try:
             self.check_room(session_id, int(item["turn_count"]["N"]), adding)
         except SessionError as exc:

@@ -23,7 +23,6 @@ from parley.sessions.base import (
     SessionStore,
     SessionSummary,
     StoredTurn,
-    VersionConflict,
     check_session_id,
     owner_matches,
 )
@@ -262,10 +261,8 @@ class PostgresSessionStore(SessionStore):
             if row is None or not self._live(row, owner, now):
                 raise SessionNotFound(f"session {session_id!r} not found")
             version, count = row[6], row[7]
-            if expected_version is not None and version != expected_version:
-                raise VersionConflict(
-                    f"session {session_id!r} is at version {version}, not {expected_version}"
-                )
+            if conflict := self.version_conflict(session_id, version, expected_version):
+                raise conflict
             self.check_room(session_id, count, len(turns))
             with conn.cursor() as cursor:
                 cursor.executemany(
