@@ -101,3 +101,28 @@ def test_closing_the_stream_keeps_the_partial_turn(service, fake_engine):
     session = service.store.get(started.session_id)
     assert session.turns[1].labels["finish_reason"] == "cancelled"
     assert session.turns[1].text.startswith("Word0.")
+
+
+class RecordingRetrieval:
+    """A retrieval stage that records what it was asked and finds nothing."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str | None]] = []
+
+    def retrieve(self, query, count_tokens, previous=None):
+        self.calls.append((query, previous))
+        return None, []
+
+
+def test_retrieval_gets_the_previous_user_message(fake_engine, tmp_path):
+    retrieval = RecordingRetrieval()
+    store = SQLiteSessionStore(tmp_path / "s.db")
+    service = ChatService(fake_engine, OpenChatKitFormat(), store, retrieval=retrieval)
+    fake_engine.queue("Leonardo da Vinci.")
+    fake_engine.queue("The Louvre.")
+    *_, first = run(service, "Who painted the Mona Lisa?")
+    run(service, "Where is it displayed?", session_id=first.session_id)
+    assert retrieval.calls == [
+        ("Who painted the Mona Lisa?", None),
+        ("Where is it displayed?", "Who painted the Mona Lisa?"),
+    ]

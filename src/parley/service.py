@@ -97,8 +97,11 @@ class PassageLike(Protocol):
 
 class RetrievalStage(Protocol):
     def retrieve(
-        self, query: str, count_tokens: Any
-    ) -> tuple[str | None, Sequence[PassageLike]]: ...
+        self, query: str, count_tokens: Any, previous: str | None = None
+    ) -> tuple[str | None, Sequence[PassageLike]]:
+        """Context and passages for `query`; `previous` is the user's earlier message, so
+        that a follow-up ("How tall is it?") finds its topic."""
+        ...
 
 
 # -- requests, events, replies -------------------------------------------------------------------
@@ -204,7 +207,10 @@ class ChatService:
         context, passages, retrieval_seconds = None, [], None
         if verdict_in.action != "block" and request.retrieval and self.retrieval is not None:
             began = time.perf_counter()
-            context, passages = self.retrieval.retrieve(request.message, self.engine.count_tokens)
+            previous = next((t.text for t in reversed(history) if t.role == "user"), None)
+            context, passages = self.retrieval.retrieve(
+                request.message, self.engine.count_tokens, previous
+            )
             retrieval_seconds = time.perf_counter() - began
         sources = [p.source_dict() for p in passages]
         verdict_topic = ALLOW

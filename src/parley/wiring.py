@@ -30,13 +30,15 @@ class KnowledgeRetrieval:
         self.settings = settings
 
     def retrieve(
-        self, query: str, count_tokens: Callable[[str], int]
+        self, query: str, count_tokens: Callable[[str], int], previous: str | None = None
     ) -> tuple[str | None, Sequence[Passage]]:
         from parley.retrieval.errors import RetrievalUnavailable
-        from parley.retrieval.retriever import build_context
+        from parley.retrieval.retriever import build_context, search_in_conversation
 
         try:
-            passages = self.retriever.search(query, self.settings.top_k)
+            passages = search_in_conversation(
+                self.retriever, query, previous, self.settings.top_k, self.settings.rrf_k
+            )
         except RetrievalUnavailable as exc:
             # A failing web search must not take the chat down: answer without context.
             log.warning("retrieval skipped: %s", exc)

@@ -8,8 +8,14 @@ from pathlib import Path
 import pytest
 
 from parley.retrieval.embedder import Embedder
-from parley.retrieval.evaluation import dev_set_path, evaluate, load_qa
-from parley.retrieval.retriever import IndexRetriever, Retriever, build_context, build_retriever
+from parley.retrieval.evaluation import dev_set_path, evaluate, followups_set_path, load_qa
+from parley.retrieval.retriever import (
+    IndexRetriever,
+    Retriever,
+    build_context,
+    build_retriever,
+    search_in_conversation,
+)
 from parley.retrieval.settings import RetrievalSettings
 
 
@@ -45,6 +51,27 @@ def test_dev_set_recall(default_retriever: Retriever) -> None:
     report = evaluate(default_retriever, items)
     # The target is 0.9; a little slack keeps the test about regressions, not noise.
     assert report.metrics["recall@5"] >= 0.85, report.misses
+
+
+def test_follow_up_questions_find_their_topic(default_retriever: Retriever) -> None:
+    items = load_qa(followups_set_path())
+    assert all(item.previous for item in items)
+    with_history = evaluate(default_retriever, items)
+    alone = evaluate(default_retriever, items, history=False)
+    # Measured: recall@5 0.917 with the previous message, 0.25 without.
+    assert with_history.metrics["recall@5"] >= 0.85, with_history.misses
+    assert alone.metrics["recall@5"] < 0.5
+
+
+def test_a_change_of_subject_is_not_pulled_back(default_retriever: Retriever) -> None:
+    passages = search_in_conversation(
+        default_retriever, "What is the capital of japan?", "Who painted the Mona Lisa?", 3
+    )
+    assert passages[0].title in {"Japan", "Tokyo"}
+    follow_up = search_in_conversation(
+        default_retriever, "Where is it displayed today?", "Who painted the Mona Lisa?", 3
+    )
+    assert "Mona Lisa" in [p.title for p in follow_up]
 
 
 def test_filters_on_the_default_kb(default_retriever: Retriever) -> None:

@@ -7,10 +7,11 @@ import numpy as np
 import pytest
 
 from parley.retrieval.build import add_to_index, delete_from_index, open_index, open_or_build
+from parley.retrieval.documents import Passage
 from parley.retrieval.embedder import Embedder
 from parley.retrieval.errors import IndexMismatchError, IndexNotFoundError
 from parley.retrieval.index import KnowledgeIndex
-from parley.retrieval.retriever import IndexRetriever, reciprocal_rank_fusion
+from parley.retrieval.retriever import IndexRetriever, fuse_passages, reciprocal_rank_fusion
 from parley.retrieval.settings import RetrievalSettings
 
 from .conftest import write_jsonl
@@ -139,6 +140,23 @@ def test_filters_apply_inside_the_search(
         assert retriever.search("owl", 3, {"topic": "plants"}) == []
         only = retriever.search("anything", 3, {"title": "Penguin"})
         assert [p.title for p in only] == ["Penguin"]
+
+
+def test_fuse_passages_counts_a_chunk_once_per_list() -> None:
+    def passage(chunk: int | None, uri: str) -> Passage:
+        return Passage(text=f"t{chunk}{uri}", title=uri, uri=uri, score=0.5, chunk_id=chunk)
+
+    # Two chunks of one article are two passages; a web result is known by its uri.
+    first = [passage(1, "kb://a"), passage(2, "kb://a"), passage(None, "https://w")]
+    second = [passage(2, "kb://a"), passage(2, "kb://a"), passage(None, "https://w")]
+    fused = fuse_passages([first, second], 10, rrf_k=1)
+    assert [(p.chunk_id, p.uri) for p, _ in fused] == [
+        (2, "kb://a"),
+        (None, "https://w"),
+        (1, "kb://a"),
+    ]
+    # Chunk 2 counts once in `second` (rank 1), not twice.
+    assert fused[0][1] == pytest.approx(1 / 3 + 1 / 2)
 
 
 def test_reciprocal_rank_fusion() -> None:

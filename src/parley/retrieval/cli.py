@@ -273,26 +273,39 @@ def eval_retrieval(
     ctx: typer.Context,
     qa_file: Annotated[
         Path | None,
-        typer.Argument(help='QA lines {"question", "title"}; default: the shipped dev set.'),
+        typer.Argument(
+            help='QA lines {"question", "title"[, "previous"]}; default: the shipped dev set; '
+            "`followups`: the shipped follow-up questions."
+        ),
     ] = None,
     as_json: JsonOpt = False,
     hybrid: Annotated[bool | None, typer.Option("--hybrid/--no-hybrid")] = None,
+    history: Annotated[
+        bool,
+        typer.Option(
+            "--history/--no-history",
+            help="Search follow-ups with the previous message, as the chat does.",
+        ),
+    ] = True,
     index_dir: IndexDirOpt = None,
     show_misses: Annotated[bool, typer.Option("--misses", help="List missed questions.")] = False,
 ) -> None:
     """Recall@1/5/10 and MRR of the index on a QA set (builds the default index if needed)."""
     from parley.retrieval.build import open_or_build
-    from parley.retrieval.evaluation import dev_set_path, evaluate, load_qa
+    from parley.retrieval.evaluation import dev_set_path, evaluate, followups_set_path, load_qa
     from parley.retrieval.retriever import IndexRetriever
 
     settings, folder = _context(ctx, index_dir)
     if hybrid is not None:
         settings = settings.model_copy(update={"hybrid": hybrid})
     try:
+        if qa_file is not None and str(qa_file) == "followups" and not qa_file.exists():
+            qa_file = followups_set_path()
         items = load_qa(qa_file or dev_set_path())
         embedder = _embedder(settings)
         result = open_or_build(folder, settings, embedder, console=err_console)
-        report = evaluate(IndexRetriever.from_settings(result.index, embedder, settings), items)
+        retriever = IndexRetriever.from_settings(result.index, embedder, settings)
+        report = evaluate(retriever, items, history=history, rrf_k=settings.rrf_k)
     except RetrievalError as exc:
         fail(str(exc))
     if as_json:

@@ -9,7 +9,7 @@ from importlib import resources
 from pathlib import Path
 
 from parley.retrieval.errors import SourceError
-from parley.retrieval.retriever import Retriever
+from parley.retrieval.retriever import Retriever, search_in_conversation
 
 KS = (1, 5, 10)
 
@@ -18,6 +18,8 @@ KS = (1, 5, 10)
 class QAItem:
     question: str
     title: str
+    previous: str | None = None
+    """The user's earlier message, for follow-up questions ("How tall is it?")."""
 
 
 @dataclass
@@ -40,8 +42,15 @@ def dev_set_path() -> Path:
     return Path(str(resources.files("parley") / "data" / "retrieval_dev.jsonl"))
 
 
+def followups_set_path() -> Path:
+    """Follow-up questions over the default knowledge base, each after an earlier question
+    (28 name their topic only in it, 8 change the subject)."""
+    return Path(str(resources.files("parley") / "data" / "retrieval_followups.jsonl"))
+
+
 def load_qa(path: Path) -> list[QAItem]:
-    """QA lines `{"question": ..., "title": ...}`; clear errors for bad lines."""
+    """QA lines `{"question": ..., "title": ...}` (optionally `"previous"`: the earlier user
+    message); clear errors for bad lines."""
     if not path.is_file():
         raise SourceError(f"{path}: no such QA file")
     items = []
@@ -54,14 +63,27 @@ def load_qa(path: Path) -> list[QAItem]:
             raise SourceError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
         if not isinstance(row, dict) or not row.get("question") or not row.get("title"):
             raise SourceError(f'{path}:{number}: need {{"question": ..., "title": ...}}')
-        items.append(QAItem(str(row["question"]), str(row["title"])))
+        previous = row.get("previous")
+        if previous is not None and not isinstance(previous, str):
+            raise SourceError(f"{path}:{number}: 'previous' must be a string")
+        items.append(QAItem(str(row["question"]), str(row["title"]), previous))
     if not items:
         raise SourceError(f"{path}: no questions")
     return items
 
 
-def evaluate(retriever: Retriever, items: list[QAItem], ks: tuple[int, ...] = KS) -> EvalReport:
-    """Rank of the first passage from the expected article, per question, summarised."""
+def evaluate(
+    retriever: Retriever,
+    items: list[QAItem],
+    ks: tuple[int, ...] = KS,
+    *,
+    history: bool = True,
+    rrf_k: int = 10,
+) -> EvalReport:
+    """Rank of the first passage from the expected article, per question, summarised.
+
+    With `history`, a question with a previous message is searched as the chat searches it
+    (`search_in_conversation`); without, alone."""
     depth = max(ks)
     hits = dict.fromkeys(ks, 0)
     reciprocal = 0.0
@@ -69,7 +91,8 @@ def evaluate(retriever: Retriever, items: list[QAItem], ks: tuple[int, ...] = KS
     for item in items:
         started = time.perf_counter()
         # Several chunks may come from one article: ask for more, rank distinct titles.
-        passages = retriever.search(item.question, depth * 2)
+        previous = item.previous if history else None
+        passages = search_in_conversation(retriever, item.question, previous, depth * 2, rrf_k)
         report.latencies_ms.append((time.perf_counter() - started) * 1000)
         titles: list[str] = []
         for passage in passages:

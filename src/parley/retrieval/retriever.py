@@ -182,23 +182,72 @@ class FusedRetriever:
             except RetrievalUnavailable as exc:
                 log.warning("%s retriever unavailable: %s", retriever.name, exc)
                 self.last_errors.append(str(exc))
-        by_key: dict[int, Passage] = {}
-        rankings: list[list[int]] = []
-        keys: dict[str, int] = {}
-        for passages in lists:
-            ranking = []
-            for passage in passages:
-                key = keys.setdefault(passage.uri or passage.text, len(keys))
-                by_key.setdefault(key, passage)
-                ranking.append(key)
-            rankings.append(ranking)
-        fused = reciprocal_rank_fusion(rankings, self.rrf_k)[:k]
-        out = []
-        for key, score in fused:
-            passage = by_key[key]
+        fused = fuse_passages(lists, k, self.rrf_k)
+        for passage, score in fused:
             passage.score = score
-            out.append(passage)
-        return out
+        return [passage for passage, _ in fused]
+
+
+def fuse_passages(
+    lists: Sequence[Sequence[Passage]],
+    k: int,
+    rrf_k: int = 60,
+    weights: Sequence[float] | None = None,
+) -> list[tuple[Passage, float]]:
+    """The top `k` of several passage rankings fused by reciprocal rank, with their fused
+    scores. A passage is the same in two lists when its chunk of the index is, or, for web
+    results, its uri (or text); within one list only its best rank counts."""
+    by_key: dict[int, Passage] = {}
+    keys: dict[str, int] = {}
+    rankings: list[list[int]] = []
+    for passages in lists:
+        ranking: list[int] = []
+        for passage in passages:
+            identity = (
+                f"chunk:{passage.chunk_id}"
+                if passage.chunk_id is not None
+                else passage.uri or passage.text
+            )
+            key = keys.setdefault(identity, len(keys))
+            by_key.setdefault(key, passage)
+            if key not in ranking:
+                ranking.append(key)
+        rankings.append(ranking)
+    fused = reciprocal_rank_fusion(rankings, rrf_k, weights)
+    return [(by_key[key], score) for key, score in fused[:k]]
+
+
+PAIR_WEIGHT = 1.5
+"""Weight of the (previous message + message) ranking against the message alone. On the
+shipped follow-up set with the chat's top 3 (rrf_k 10): without the pair 1 of 28 follow-ups
+finds its article; with it, at weight 1.0, 17; at 1.5, 22; at 2.0, 23. A change of subject
+keeps its article in the top 3 in 8 of 8 cases alone and at 1.0, 7 of 8 at 1.5 and 2.0."""
+
+
+FUSION_DEPTH = 10
+"""How deep each ranking of `search_in_conversation` is read before fusing."""
+
+
+def search_in_conversation(
+    retriever: Retriever, message: str, previous: str | None, k: int, rrf_k: int = 10
+) -> list[Passage]:
+    """Passages for `message`, read in its conversation.
+
+    A follow-up ("How tall is it?") names its topic only in an earlier message, so the
+    message is searched alone and together with the user's previous message, and the two
+    rankings are fused: the pair finds the topic of a follow-up, the message alone keeps a
+    change of subject working. Passages keep the score of their own search (the domain
+    guard compares it with a similarity threshold).
+    """
+    if not previous or not previous.strip():
+        return retriever.search(message, k)
+    # Both rankings go deeper than k: with k=3, the pair's top 3 is often all about the
+    # earlier topic and would outvote the message's own top hit.
+    depth = max(k, FUSION_DEPTH)
+    alone = retriever.search(message, depth)
+    together = retriever.search(f"{previous.strip()} {message}", depth)
+    fused = fuse_passages([alone, together], k, rrf_k, weights=(1.0, PAIR_WEIGHT))
+    return [passage for passage, _ in fused]
 
 
 def build_context(
