@@ -995,7 +995,12 @@
   });
   $('settings').addEventListener('close', () => {
     readSettings();
-    $('open-settings').focus();
+    // The close event comes a moment after the dialog hides; by then the user may have
+    // clicked into the message box, which must keep its focus.
+    const focused = document.activeElement;
+    if (!focused || focused === document.body || $('settings').contains(focused)) {
+      $('open-settings').focus();
+    }
   });
 
   window.addEventListener('hashchange', () => {
