@@ -65,8 +65,8 @@ def bench_embedding(texts: list[str], threads: int) -> dict[str, object]:
 def bench_default_kb(data_dir: Path, threads: int, queries: int) -> dict[str, object]:
     from parley.retrieval.build import open_or_build
     from parley.retrieval.embedder import Embedder
-    from parley.retrieval.evaluation import dev_set_path, evaluate, load_qa
-    from parley.retrieval.retriever import IndexRetriever
+    from parley.retrieval.evaluation import dev_set_path, evaluate, followups_set_path, load_qa
+    from parley.retrieval.retriever import IndexRetriever, search_in_conversation
     from parley.retrieval.settings import RetrievalSettings
 
     settings = RetrievalSettings()
@@ -102,6 +102,21 @@ def bench_default_kb(data_dir: Path, threads: int, queries: int) -> dict[str, ob
         name = "hybrid" if hybrid else "vector"
         out[f"query_ms_{name}"] = latency_summary(latencies)
         out[f"dev_set_{name}"] = evaluate(retriever, items).metrics
+    # What the chat does for a message with an earlier one: two searches, fused.
+    retriever = IndexRetriever.from_settings(result.index, embedder, settings)
+    followups = load_qa(followups_set_path())
+    latencies = []
+    for i in range(queries):
+        item = followups[i % len(followups)]
+        started = time.perf_counter()
+        search_in_conversation(
+            retriever, item.question, item.previous, settings.top_k, settings.rrf_k
+        )
+        latencies.append((time.perf_counter() - started) * 1000)
+    out["query_ms_in_conversation"] = latency_summary(latencies)
+    for history in (True, False):
+        report = evaluate(retriever, followups, history=history, rrf_k=settings.rrf_k)
+        out[f"followups_{'with' if history else 'without'}_history"] = report.metrics
     return out
 
 

@@ -202,6 +202,7 @@ def fuse_passages(
     rankings: list[list[int]] = []
     for passages in lists:
         ranking: list[int] = []
+        seen: set[int] = set()
         for passage in passages:
             identity = (
                 f"chunk:{passage.chunk_id}"
@@ -210,7 +211,8 @@ def fuse_passages(
             )
             key = keys.setdefault(identity, len(keys))
             by_key.setdefault(key, passage)
-            if key not in ranking:
+            if key not in seen:
+                seen.add(key)
                 ranking.append(key)
         rankings.append(ranking)
     fused = reciprocal_rank_fusion(rankings, rrf_k, weights)

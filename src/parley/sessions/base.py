@@ -64,6 +64,27 @@ class Session(BaseModel):
     """Successful appends and renames so far; 0 when new. Pass it as `expected_version`."""
     turns: list[StoredTurn]
 
+    @classmethod
+    def new(
+        cls,
+        session_id: str,
+        owner: str | None,
+        title: str | None,
+        now: datetime,
+        expires_at: datetime | None,
+    ) -> Session:
+        """A just-created session: version 0, no turns."""
+        return cls(
+            id=session_id,
+            owner=owner,
+            title=title,
+            created_at=now,
+            updated_at=now,
+            expires_at=expires_at,
+            version=0,
+            turns=[],
+        )
+
 
 class SessionSummary(BaseModel):
     """A session without its turns, for listings."""

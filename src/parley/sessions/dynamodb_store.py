@@ -355,16 +355,7 @@ class DynamoDBSessionStore(SessionStore):
             raise self._error(exc) from exc
         except BotoCoreError as exc:
             raise self._error(exc) from exc
-        return Session(
-            id=session_id,
-            owner=owner,
-            title=title,
-            created_at=now,
-            updated_at=now,
-            expires_at=expires_at,
-            version=0,
-            turns=[],
-        )
+        return Session.new(session_id, owner, title, now, expires_at)
 
     def get(self, session_id: str, owner: OwnerFilter = ANY_OWNER) -> Session | None:
         check_session_id(session_id)

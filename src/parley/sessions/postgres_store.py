@@ -222,16 +222,7 @@ class PostgresSessionStore(SessionStore):
             ).rowcount
             if not inserted:
                 raise SessionExists(f"session {session_id!r} already exists")
-        return Session(
-            id=session_id,
-            owner=owner,
-            title=title,
-            created_at=now,
-            updated_at=now,
-            expires_at=expires_at,
-            version=0,
-            turns=[],
-        )
+        return Session.new(session_id, owner, title, now, expires_at)
 
     def get(self, session_id: str, owner: OwnerFilter = ANY_OWNER) -> Session | None:
         check_session_id(session_id)
