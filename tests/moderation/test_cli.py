@@ -94,3 +94,35 @@ def test_train_command(env, tmp_path, data_dir):
     out = CliRunner().invoke(app, ["moderation", "train", str(data), "--dev-fraction", "0.2"])
     assert out.exit_code == 0, out.output
     assert "head saved in" in out.output and "16 train, 4 dev" in out.output
+
+
+def test_train_with_a_dev_file_is_the_head_the_settings_load(env, tmp_path, data_dir, embedder):
+    from parley.moderation.classifier import ClassifierModerator, heads_dir
+    from parley.moderation.settings import ModerationSettings
+
+    data, dev = tmp_path / "train.jsonl", tmp_path / "dev.jsonl"
+    rows = [{"text": f"lovely weather today {i}", "label": "casual"} for i in range(8)]
+    rows += [
+        {"text": f"I will stab him tonight {i}", "label": "needs intervention"} for i in range(8)
+    ]
+    data.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    dev.write_text(
+        json.dumps({"text": "what a sunny day", "label": "casual"})
+        + "\n"
+        + json.dumps({"text": "I am going to stab my boss", "label": "needs intervention"})
+        + "\n"
+    )
+    out = CliRunner().invoke(app, ["moderation", "train", str(data), "--dev", str(dev)])
+    assert out.exit_code == 0, out.output
+    assert "16 train, 2 dev" in out.output and "dev_data =" in out.output
+    trained = ClassifierModerator.from_settings(
+        ModerationSettings(training_data=data, dev_data=dev),
+        data_dir,
+        progress=False,
+        embedder=embedder,
+    )
+    # Loaded from the cache the command wrote, not trained again.
+    assert trained.manifest["n_train"] == 16 and trained.manifest["n_dev"] == 2
+    folders = [p for p in heads_dir(data_dir).iterdir() if not p.name.startswith(".")]
+    written = [json.loads((p / "manifest.json").read_text()) for p in folders]
+    assert sum(m["source"] == str(data) for m in written) == 1  # one head, the command's

@@ -49,7 +49,7 @@ class ClassifierModerator:
         """Load the cached head for the configured data and embedder, training it on first use.
 
         The shipped set comes as train and dev parts; a configured `training_data` file is
-        split into both."""
+        scored on `dev_data`, or split into both."""
         if embedder is None:
             from parley.retrieval.embedder import Embedder
 
@@ -59,7 +59,10 @@ class ClassifierModerator:
             train, dev = load_examples(source), load_examples(shipped_dev_path())
         else:
             source = settings.training_data
-            train, dev = split(load_examples(source))
+            if settings.dev_data is None:
+                train, dev = split(load_examples(source))
+            else:
+                train, dev = load_examples(source), load_examples(settings.dev_data)
         head, manifest = load_or_train(
             train, dev, embedder, heads_dir(data_dir), source=str(source), progress=progress
         )

@@ -100,8 +100,11 @@ def train(
             f"needs-intervention recall {_fmt(metrics['intervention_recall'])}, "
             f"casual false blocks {_fmt(metrics['casual_false_block_rate'])}"
         )
+    setting = f"training_data = {str(data.resolve())!r}"
+    if dev is not None:
+        setting += f", dev_data = {str(dev.resolve())!r}"
     console.print(
-        f"to use it, set [moderation] training_data = {str(data.resolve())!r} in parley.toml",
+        f"to use it, set [moderation] {setting} in parley.toml",
         markup=False,
         highlight=False,
     )

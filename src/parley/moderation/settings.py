@@ -99,6 +99,9 @@ class ModerationSettings(BaseModel):
     training_data: Path | None = None
     """Labelled JSONL (`{"text", "label"}`) for the classifier head; unset uses Parley's own set.
     The head is trained on first use and cached under `data_dir/moderation/`."""
+    dev_data: Path | None = None
+    """Held-out labelled JSONL the head is scored on (its manifest keeps the scores); unset
+    holds out 20% of `training_data`. Only used with `training_data`."""
     llm_model: str = "smollm2-135m-instruct"
     """Model of the llm moderator: an embedded default name, a Hugging Face id (on GPUs,
     `togethercomputer/GPT-JT-Moderation-6B`, which the prompt was made for), a local folder or
