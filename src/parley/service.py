@@ -8,7 +8,7 @@ sources and moderation labels. The service knows nothing of HTTP.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
@@ -23,11 +23,13 @@ from parley.sessions.base import (
     InvalidSessionId,
     Session,
     SessionError,
+    SessionFull,
+    SessionNotFound,
     SessionStore,
     StoredTurn,
 )
 
-FinishReason = Literal["stop", "length", "cancelled", "moderation", "off_topic"]
+FinishReason = Literal["stop", "length", "cancelled", "moderation", "off_topic", "error"]
 
 
 class ServiceError(Exception):
@@ -123,6 +125,16 @@ class ChatRequest:
     system_prompt: str | None = None
     create_missing_session: bool = False
     """Create the session when `session_id` is unknown (the SageMaker contract's behaviour)."""
+    on_finish: Callable[[ChatReply], None] | None = None
+    """Called once with the reply when the request ends: done, cancelled or failed."""
+
+
+@dataclass(frozen=True)
+class PendingTurn:
+    """Where an accepted message's reply goes: the pending assistant turn's index."""
+
+    session_id: str
+    index: int
 
 
 @dataclass
@@ -196,11 +208,17 @@ class ChatService:
         self.model_name = model_name
 
     def stream(self, request: ChatRequest) -> Iterator[ChatEvent]:
-        """The pipeline. Closing the iterator early stops generation; the turn is still kept."""
+        """The pipeline. Closing the iterator early stops generation; the turn is still kept.
+
+        The user's message is stored when it is accepted (before generation, with a pending
+        reply), and the reply fills that place when it is done: a crash mid-generation keeps
+        the message. Everything that can refuse the request does so before `Started`.
+        """
         # 1. input moderation: a blocked message never reaches the model
         verdict_in = self.moderation.check_input(request.message) if self.moderation else ALLOW
         # 2. the conversation so far
         session = self._open_session(request)
+        self._check_room(session)
         history = self._history(request, session)
         moderation: dict[str, Any] = {"input": verdict_in.as_dict()}
         # 3. retrieval (also when blocked: no; the blocked message is not searched)
@@ -220,16 +238,17 @@ class ChatService:
             if verdict_topic.action != "allow":
                 moderation["domain"] = verdict_topic.as_dict()
         session_id = session.id if session else None
-        yield Started(session_id, sources, moderation)
 
         reply = ChatReply(session_id, "", "stop", sources, moderation)
         reply.retrieval_seconds = retrieval_seconds
         if verdict_in.action == "block" or verdict_topic.action == "block":
             refusal = verdict_in.message if verdict_in.action == "block" else verdict_topic.message
+            pending = self._accept(request, session, moderation)
+            yield Started(session_id, sources, moderation)
             reply.text = refusal
             reply.finish_reason = "moderation" if verdict_in.action == "block" else "off_topic"
             yield Delta(refusal)
-            self._persist(request, session, reply)
+            self._finish(request, pending, reply)
             yield Finished(reply)
             return
 
@@ -248,6 +267,9 @@ class ChatService:
         reply.prompt_tokens, reply.prompt = prompt.tokens, prompt.text
         if prompt.context_dropped:
             reply.sources = []
+        # The message is accepted: store it before generating.
+        pending = self._accept(request, session, moderation)
+        yield Started(session_id, reply.sources, moderation)
 
         # 5. generation, 6. incremental output moderation
         generation = Generation(
@@ -269,20 +291,22 @@ class ChatService:
                     shown.append(tail)
                     yield Delta(tail)
         except EngineError as exc:
+            reply.finish_reason = "error"
             raise Unavailable(f"the chat model failed: {exc}") from None
         finally:
             generation.close()
             reply.completion_tokens = generation.completion_tokens
             reply.text = "".join(shown).strip()
-            reply.finish_reason = generation.finish_reason or "cancelled"
+            if reply.finish_reason != "error":
+                reply.finish_reason = generation.finish_reason or "cancelled"
             if checker and checker.blocked:
                 reply.text = checker.blocked.message
                 reply.finish_reason = "moderation"
                 moderation["output"] = checker.blocked.as_dict()
             elif verdict_in.action == "caution" and verdict_in.message:
                 reply.text = f"{reply.text}\n\n{verdict_in.message}".strip()
-            # 7. persist the exchange atomically, also when the client went away mid-stream
-            self._persist(request, session, reply)
+            # 7. the reply takes its place after the message, also when the client went away
+            self._finish(request, pending, reply)
         if checker and checker.blocked:
             yield Replaced(reply.text)
         elif verdict_in.action == "caution" and verdict_in.message:
@@ -302,8 +326,9 @@ class ChatService:
     def params_from(self, values: Mapping[str, Any] | None, cap: int) -> GenerationParams:
         """Request parameters over the configured defaults, validated and capped."""
         try:
+            # strict: "yes" is not a boolean and "40" is not a number
             params = GenerationParams.model_validate(
-                {**self.default_params.model_dump(), **(values or {})}
+                {**self.default_params.model_dump(), **(values or {})}, strict=True
             )
         except ValidationError as exc:
             raise ServiceError(f"invalid parameters: {describe_params_error(exc)}") from None
@@ -320,20 +345,34 @@ class ChatService:
         if self.store is None:
             raise ServiceError("this service keeps no sessions: send the history instead")
         try:
-            if request.session_id is not None:
-                session = self.store.get(request.session_id, owner=request.owner)
-                if session is not None:
-                    return session
-                if not request.create_missing_session:
-                    raise NotFound(f"session {request.session_id} not found")
-                if self.store.get(request.session_id) is not None:
-                    # It exists but belongs to someone else: same answer as a missing one.
-                    raise NotFound(f"session {request.session_id} not found")
-            return self.store.create(request.owner, session_id=request.session_id)
+            if request.session_id is None:
+                return self.store.create(request.owner)
+            if request.create_missing_session:
+                # Atomic and owner-aware: never claims another owner's id, and concurrent
+                # first uses of one new id all get the same session.
+                return self.store.get_or_create(request.session_id, request.owner)
+            session = self.store.get(request.session_id, owner=request.owner)
         except InvalidSessionId as exc:
             raise ServiceError(str(exc)) from None
+        except SessionNotFound:
+            session = None
         except SessionError as exc:
             raise Unavailable(f"session store error: {exc}") from None
+        if session is None:
+            # Missing, expired or someone else's: one answer for all three.
+            raise NotFound(f"session {request.session_id} not found")
+        return session
+
+    def _check_room(self, session: Session | None) -> None:
+        """A clear error before any work when the session cannot take one more exchange."""
+        if session is None or self.store is None:
+            return
+        if len(session.turns) + 2 > self.store.max_turns:
+            raise ServiceError(
+                f"session {session.id} is full: it holds {len(session.turns)} turns and the "
+                f"limit is {self.store.max_turns} (sessions.max_turns_per_session); start a new "
+                "session"
+            )
 
     @staticmethod
     def _history(request: ChatRequest, session: Session | None) -> list[Turn]:
@@ -356,31 +395,52 @@ class ChatService:
             return f"{message}\n\n({verdict.instruction})"
         return message
 
-    def _persist(self, request: ChatRequest, session: Session | None, reply: ChatReply) -> None:
+    def _accept(
+        self, request: ChatRequest, session: Session | None, moderation: dict[str, Any]
+    ) -> PendingTurn | None:
+        """Store the user's message with an empty, pending reply after it (one atomic append)."""
         if session is None or self.store is None:
-            return
+            return None
         now = datetime.now(UTC)
         turns = [
             StoredTurn(
-                role="user",
-                text=request.message,
-                time=now,
-                labels=reply.moderation.get("input", {}),
+                role="user", text=request.message, time=now, labels=moderation.get("input", {})
             ),
-            StoredTurn(
+            StoredTurn(role="assistant", text="", time=now, labels={"finish_reason": "pending"}),
+        ]
+        try:
+            stored = self.store.append(session.id, turns, owner=request.owner)
+        except SessionFull as exc:
+            raise ServiceError(str(exc)) from None
+        except SessionNotFound:
+            raise NotFound(f"session {session.id} not found") from None
+        except SessionError as exc:
+            raise Unavailable(f"could not save the message: {exc}") from None
+        return PendingTurn(session.id, len(stored.turns) - 1)
+
+    def _finish(self, request: ChatRequest, pending: PendingTurn | None, reply: ChatReply) -> None:
+        """Put the reply in the place `_accept` kept for it; report the reply to `on_finish`."""
+        try:
+            if pending is None or self.store is None:
+                return
+            turn = StoredTurn(
                 role="assistant",
                 text=reply.text,
-                time=now,
+                time=datetime.now(UTC),
                 labels={k: v for k, v in reply.moderation.items() if k != "input"}
                 | {"finish_reason": reply.finish_reason},
                 sources=reply.sources,
                 params=request.params.model_dump(),
-            ),
-        ]
-        try:
-            self.store.append(session.id, turns, owner=request.owner)
-        except SessionError as exc:
-            raise Unavailable(f"could not save the turn: {exc}") from None
+            )
+            try:
+                self.store.replace_turn(pending.session_id, pending.index, turn, owner=request.owner)
+            except SessionNotFound:
+                return  # deleted while the reply was generated: nothing left to keep it in
+            except SessionError as exc:
+                raise Unavailable(f"could not save the reply: {exc}") from None
+        finally:
+            if request.on_finish is not None:
+                request.on_finish(reply)
 
     def describe(self) -> dict[str, Any]:
         """What this service runs, for `/health` and `/v1/models`."""

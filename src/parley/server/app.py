@@ -6,15 +6,19 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import anyio
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from parley.server.auth import KeyRing
+from parley.server.errors import bounded, error_response
+from parley.server.guard import BodyGuard, Rejected
 from parley.server.limits import GenerationGate, Overloaded, RateLimiter
 from parley.server.metrics import Metrics
 from parley.server.settings import ServerSettings
@@ -40,6 +44,9 @@ class ServerState:
         self.settings = settings
         self.keys = KeyRing(settings.api_keys)
         self.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
+        self.auth_failures = RateLimiter(
+            settings.auth_failures_per_minute, "failed authentications"
+        )
         self.gate = GenerationGate(settings.max_active_generations, settings.max_queued_generations)
         self.metrics = Metrics()
         self.ready = True
@@ -49,43 +56,75 @@ def state_of(request: Request) -> ServerState:
     return request.app.state.parley
 
 
-def error_response(status: int, message: str, kind: str, headers: dict[str, str] | None = None):
-    return JSONResponse(
-        {"error": {"message": message, "type": kind, "code": status}},
-        status_code=status,
-        headers=headers,
-    )
-
-
 def authenticate(request: Request) -> str | None:
     """The owner id of the request's API key (None on an open server); 401 otherwise.
 
-    Also applies the per-client rate limit.
+    Also applies the per-client rate limit, and the limit on failed authentications per
+    client address: past it the address gets 429 before any key is checked (no guessing).
     """
     state = state_of(request)
+    address = request.client.host if request.client else "unknown"
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     presented = token.strip() if scheme.lower() == "bearer" else None
+    if not state.keys.open:
+        state.auth_failures.check(address, take=False)
     try:
         owner = state.keys.owner_of(presented)
     except PermissionError as exc:
+        state.auth_failures.check(address)
         raise HTTPException(401, str(exc), headers={"WWW-Authenticate": "Bearer"}) from None
-    client = owner or (request.client.host if request.client else "unknown")
-    state.rate_limiter.check(client)
+    state.rate_limiter.check(owner or address)
     return owner
 
 
-async def complete(state: ServerState, chat: ChatRequest) -> ChatReply:
-    """Run the whole pipeline once a generation slot is free."""
-    async with state.gate.admit():
-        reply = await anyio.to_thread.run_sync(state.service.complete, chat)
-    record_reply(state, reply)
+class ClientGone(Exception):
+    """The client disconnected before its reply was ready; the generation was stopped."""
+
+
+@dataclass
+class StreamFailed:
+    """The pipeline failed after the stream began: the stream ends with this error."""
+
+    error: ServiceError
+
+
+async def complete(state: ServerState, chat: ChatRequest, request: Request) -> ChatReply:
+    """Run the whole pipeline once a generation slot is free; stop it if the client leaves.
+
+    ClientGone when the client disconnected first (the turn is kept as `cancelled`).
+    """
+    started, events = await open_stream(state, chat)
+    reply: ChatReply | None = None
+    failure: ServiceError | None = None
+    async with anyio.create_task_group() as group:
+
+        async def run() -> None:
+            nonlocal reply, failure
+            async for event in events:
+                if isinstance(event, Finished):
+                    reply = event.reply
+                elif isinstance(event, StreamFailed):
+                    failure = event.error
+            group.cancel_scope.cancel()
+
+        async def watch() -> None:
+            while (await request.receive())["type"] != "http.disconnect":
+                pass
+            group.cancel_scope.cancel()  # cancelling the stream closes the pipeline
+
+        group.start_soon(run)
+        group.start_soon(watch)
+    if failure is not None:
+        raise failure
+    if reply is None:
+        raise ClientGone(f"client left session {started.session_id}")
     return reply
 
 
 async def open_stream(
     state: ServerState, chat: ChatRequest
-) -> tuple[Started, AsyncIterator[ChatEvent]]:
+) -> tuple[Started, AsyncIterator[ChatEvent | StreamFailed]]:
     """Start the pipeline: its first event (errors here are still HTTP errors) and the rest.
 
     The sync pipeline is advanced step by step in worker threads; when the client goes away
@@ -93,6 +132,8 @@ async def open_stream(
     """
     ticket = state.gate.admit()
     await ticket.acquire()
+    # Counted when the request ends however it ends (done, cancelled or failed).
+    chat.on_finish = lambda reply: record_reply(state, reply)
     events = state.service.stream(chat)
     try:
         started = await anyio.to_thread.run_sync(next, events)
@@ -102,21 +143,24 @@ async def open_stream(
         raise
     assert isinstance(started, Started)
 
-    async def rest() -> AsyncIterator[ChatEvent]:
+    async def rest() -> AsyncIterator[ChatEvent | StreamFailed]:
         began = time.perf_counter()
         first = True
         try:
             while True:
                 # run_sync lets the step in flight finish before a cancellation lands, so
                 # `events.close()` below never races a `next` in another thread.
-                event = await anyio.to_thread.run_sync(next, events, None)
+                try:
+                    event = await anyio.to_thread.run_sync(next, events, None)
+                except ServiceError as exc:
+                    # Headers are sent: the stream ends with an error event, never silently.
+                    yield StreamFailed(exc)
+                    return
                 if event is None:
                     return
                 if first and isinstance(event, Delta):
                     first = False
                     state.metrics.time_to_first_token.observe(time.perf_counter() - began)
-                if isinstance(event, Finished):
-                    record_reply(state, event.reply)
                 yield event
         finally:
             with anyio.CancelScope(shield=True):
@@ -158,12 +202,8 @@ def record_reply(state: ServerState, reply: ChatReply) -> None:
         state.metrics.retrieval_latency.observe(reply.retrieval_seconds)
 
 
-class BodyTooLarge(Exception):
-    """The request body is over `server.max_body_bytes`."""
-
-
 class LimitsAndMetrics:
-    """Pure ASGI middleware: body size limit, request counts and latency per route.
+    """Pure ASGI middleware: request counts and latency per route.
 
     Not `BaseHTTPMiddleware`: that one hides `http.disconnect` from streaming responses, and a
     client that leaves mid-stream must stop its generation.
@@ -178,23 +218,7 @@ class LimitsAndMetrics:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        limit = self.state.settings.max_body_bytes
         status = 500
-        message = f"request body larger than {limit} bytes"
-        length = dict(scope["headers"]).get(b"content-length", b"0")
-        if not length.isdigit() or int(length) > limit:
-            await error_response(413, message, "request_too_large")(scope, receive, send)
-            self._record(scope, 413, started)
-            return
-        received = 0
-
-        async def counting_receive() -> Any:
-            nonlocal received
-            event = await receive()
-            received += len(event.get("body", b""))
-            if received > limit:  # chunked uploads carry no content-length
-                raise BodyTooLarge(message)
-            return event
 
         async def status_send(event: Any) -> None:
             nonlocal status
@@ -203,7 +227,7 @@ class LimitsAndMetrics:
             await send(event)
 
         try:
-            await self.app(scope, counting_receive, status_send)
+            await self.app(scope, receive, status_send)
         finally:
             self._record(scope, status, started)
 
@@ -214,6 +238,18 @@ class LimitsAndMetrics:
         metrics.request_latency.labels(route).observe(time.perf_counter() - started)
         metrics.queue_depth.set(gate.waiting)
         metrics.active_generations.set(gate.running)
+
+
+def allowed_methods(app: FastAPI, request: Request) -> str:
+    """The methods of every route at the request's path, for a 405's `Allow` header."""
+    methods: set[str] = set()
+    for route in app.router.routes:
+        match, _ = route.matches({**request.scope, "method": "GET"})
+        if match != Match.NONE:
+            methods |= set(getattr(route, "methods", None) or ())
+    if "GET" in methods:
+        methods.add("HEAD")
+    return ", ".join(sorted(methods))
 
 
 def create_app(service: ChatService, settings: ServerSettings | None = None) -> FastAPI:
@@ -231,29 +267,43 @@ def create_app(service: ChatService, settings: ServerSettings | None = None) -> 
     app = FastAPI(title="Parley", version="0.1.0", lifespan=lifespan)
     app.state.parley = state
 
+    # Outermost first: metrics see every answer, the guard's refusals included.
+    app.add_middleware(
+        BodyGuard, max_body_bytes=settings.max_body_bytes, body_timeout_s=settings.body_timeout_s
+    )
     app.add_middleware(LimitsAndMetrics, state=state)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> Response:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         kinds = {401: "unauthorized", 404: "not_found", 405: "method_not_allowed"}
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:
+            headers["Allow"] = allowed_methods(app, request)
         return error_response(
             exc.status_code,
             str(exc.detail),
             kinds.get(exc.status_code, "invalid_request"),
-            getattr(exc, "headers", None),
+            headers or None,
         )
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> Response:
         problems = []
-        for error in exc.errors():
-            where = ".".join(str(p) for p in error["loc"] if p != "body") or "body"
-            problems.append(f"{where}: {error['msg']}")
+        for error in exc.errors()[:5]:
+            where = ".".join(str(p)[:40] for p in error["loc"] if p != "body") or "body"
+            problems.append(f"{where}: {bounded(error['msg'], 200)}")
+        if len(exc.errors()) > 5:
+            problems.append(f"and {len(exc.errors()) - 5} more problems")
         return error_response(422, "; ".join(problems), "invalid_request")
 
-    @app.exception_handler(BodyTooLarge)
-    async def too_large(_: Request, exc: BodyTooLarge) -> Response:
-        return error_response(413, str(exc), "request_too_large")
+    @app.exception_handler(Rejected)
+    async def rejected(_: Request, exc: Rejected) -> Response:
+        return error_response(exc.status, str(exc), exc.kind)
+
+    @app.exception_handler(ClientGone)
+    async def client_gone(_: Request, exc: ClientGone) -> Response:
+        # Nobody reads it; 499 is what proxies log for a client that closed the request.
+        return error_response(499, str(exc), "client_closed_request")
 
     @app.exception_handler(Overloaded)
     async def overloaded(_: Request, exc: Overloaded) -> Response:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, field_validator
+
+SessionId = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+"""A session id as sent; its format (`parley.sessions.base.SESSION_ID`) is checked by
+the stores: 400."""
 
 # -- SageMaker container contract ---------------------------------------------------------------
 
@@ -12,16 +16,23 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 class InvocationRequest(BaseModel):
     """The seed's payload: `{"inputs", "parameters", "session_id", "no_retrieval"}`."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     inputs: str = Field(min_length=1)
-    """The user's message."""
+    """The user's message (not only whitespace)."""
     parameters: dict[str, Any] = Field(default_factory=dict)
     """Generation parameters (temperature, top_k, max_new_tokens, ...)."""
-    session_id: str | None = None
+    session_id: SessionId | None = None
     """Continue this conversation; a new one is started when absent or unknown."""
-    no_retrieval: bool = False
+    no_retrieval: StrictBool = False
     """Answer without the knowledge base."""
+
+    @field_validator("inputs")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("inputs must not be empty or only whitespace")
+        return value
 
 
 class InvocationResponse(BaseModel):
@@ -53,11 +64,12 @@ class ChatMessage(BaseModel):
 class ChatCompletionRequest(BaseModel):
     """OpenAI's `/v1/chat/completions` body plus Parley's fields."""
 
-    model_config = ConfigDict(extra="ignore")  # OpenAI clients send fields we do not use
+    # OpenAI clients send fields we do not use; strict: "yes" is no boolean, "5" no number
+    model_config = ConfigDict(extra="ignore", strict=True)
 
-    model: str | None = None
+    model: str | None = Field(default=None, max_length=256)
     messages: list[ChatMessage] = Field(min_length=1)
-    stream: bool = False
+    stream: StrictBool = False
     stop: str | list[str] | None = None
     seed: int | None = None
     max_tokens: int | None = None
@@ -67,9 +79,9 @@ class ChatCompletionRequest(BaseModel):
     top_k: int | None = None
     repetition_penalty: float | None = None
     n: int = 1
-    session_id: str | None = None
+    session_id: SessionId | None = None
     """Parley: keep the history on the server under this session (see POST /v1/sessions)."""
-    retrieval: bool | None = None
+    retrieval: StrictBool | None = None
     """Parley: use the knowledge base (default: on when configured)."""
 
     @field_validator("n")
@@ -84,15 +96,22 @@ class ChatCompletionRequest(BaseModel):
 
 
 class SessionCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     title: str | None = Field(default=None, max_length=200)
 
 
 class SessionRename(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     title: str = Field(min_length=1, max_length=200)
+
+    @field_validator("title")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("title must not be empty or only whitespace")
+        return value
 
 
 class ErrorBody(BaseModel):
@@ -103,3 +122,28 @@ class ErrorBody(BaseModel):
 
 class ErrorResponse(BaseModel):
     error: ErrorBody
+
+
+ERROR_DESCRIPTIONS = {
+    400: "Invalid request: bad JSON, NUL characters or lone surrogates, invalid parameters",
+    401: "Missing or invalid API key",
+    404: "Not found (a session that is missing, expired or someone else's)",
+    405: "Method not allowed (the Allow header lists the allowed ones)",
+    408: "The request body did not arrive in time",
+    413: "Request body too large",
+    415: "The body is not JSON",
+    422: "The JSON does not match the request schema",
+    429: "Rate limited or too many generations queued (see Retry-After)",
+    503: "The model or the session store is unavailable",
+}
+
+
+def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for these error statuses, all in the `ErrorResponse` shape."""
+    return {
+        code: {"model": ErrorResponse, "description": ERROR_DESCRIPTIONS[code]} for code in codes
+    }
+
+
+BODY_ERRORS = (400, 401, 408, 413, 415, 422, 429)
+"""What any route with a JSON body may answer before it runs."""

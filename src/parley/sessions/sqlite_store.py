@@ -304,6 +304,23 @@ class SQLiteSessionStore(SessionStore):
             self._touch(conn, session_id, now, turns=len(turns))
             return self._session(conn, self._session_row(conn, session_id))  # type: ignore[arg-type]
 
+    def replace_turn(
+        self, session_id: str, index: int, turn: StoredTurn, *, owner: OwnerFilter = ANY_OWNER
+    ) -> None:
+        check_session_id(session_id)
+        with self._transaction(write=True) as conn:
+            now = self.now()
+            row = self._session_row(conn, session_id)
+            if row is None or not self._live(row, owner, to_us(now)):
+                raise SessionNotFound(f"session {session_id!r} not found")
+            self.check_turn_index(session_id, index, row[7])
+            conn.execute(
+                "UPDATE turns SET role = ?, text = ?, time = ?, labels = ?, sources = ?, "
+                "params = ? WHERE session_id = ? AND seq = ?",
+                (*self._turn_row(session_id, index, turn)[2:], session_id, index),
+            )
+            self._touch(conn, session_id, now, turns=0)
+
     def _touch(self, conn: sqlite3.Connection, session_id: str, now: datetime, turns: int) -> None:
         expires_at = self.expiry(now)
         conn.execute(

@@ -11,8 +11,15 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 
 from parley.engines.base import Turn
-from parley.server.app import StreamingReply, authenticate, complete, open_stream, state_of
-from parley.server.schemas import ChatCompletionRequest
+from parley.server.app import (
+    StreamFailed,
+    StreamingReply,
+    authenticate,
+    complete,
+    open_stream,
+    state_of,
+)
+from parley.server.schemas import BODY_ERRORS, ChatCompletionRequest, error_responses
 from parley.service import (
     ChatEvent,
     ChatReply,
@@ -85,7 +92,13 @@ def to_chat_request(
     )
 
 
-@router.post("/chat/completions")
+@router.post(
+    "/chat/completions",
+    responses={
+        200: {"content": {"text/event-stream": {}}},
+        **error_responses(*BODY_ERRORS, 404, 503),
+    },
+)
 async def chat_completions(
     body: ChatCompletionRequest, request: Request, owner: str | None = Depends(authenticate)
 ):
@@ -96,7 +109,7 @@ async def chat_completions(
     completion_id = f"chatcmpl-{uuid.uuid4().hex}"
     created = int(time.time())
     if not body.stream:
-        reply = await complete(state, chat)
+        reply = await complete(state, chat, request)
         return {
             "id": completion_id,
             "object": "chat.completion",
@@ -124,7 +137,7 @@ async def chat_completions(
         body = {**head, "choices": [{"index": 0, "delta": delta, "finish_reason": reason}]}
         return f"data: {json.dumps(body | extra)}\n\n".encode()
 
-    async def sse(events: AsyncIterator[ChatEvent]) -> AsyncIterator[bytes]:
+    async def sse(events: AsyncIterator[ChatEvent | StreamFailed]) -> AsyncIterator[bytes]:
         yield chunk(
             {"role": "assistant", "content": ""},
             session_id=started.session_id,
@@ -132,6 +145,11 @@ async def chat_completions(
             moderation=started.moderation,
         )
         async for event in events:
+            if isinstance(event, StreamFailed):
+                error = event.error
+                body = {"message": str(error), "type": error.kind, "code": error.status}
+                yield f"data: {json.dumps({'error': body})}\n\n".encode()
+                break
             if isinstance(event, Delta):
                 yield chunk({"content": event.text})
             elif isinstance(event, Replaced):
@@ -154,7 +172,7 @@ async def chat_completions(
     )
 
 
-@router.get("/models")
+@router.get("/models", responses=error_responses(401, 429))
 def models(request: Request, owner: str | None = Depends(authenticate)) -> dict[str, Any]:
     """The one model this server answers with."""
     state = state_of(request)

@@ -7,8 +7,20 @@ from collections.abc import AsyncIterator
 
 from fastapi import APIRouter, Depends, Request
 
-from parley.server.app import StreamingReply, authenticate, complete, open_stream, state_of
-from parley.server.schemas import InvocationRequest, InvocationResponse
+from parley.server.app import (
+    StreamFailed,
+    StreamingReply,
+    authenticate,
+    complete,
+    open_stream,
+    state_of,
+)
+from parley.server.schemas import (
+    BODY_ERRORS,
+    InvocationRequest,
+    InvocationResponse,
+    error_responses,
+)
 from parley.service import ChatEvent, ChatRequest, Delta, Finished
 
 router = APIRouter(tags=["sagemaker"])
@@ -16,7 +28,14 @@ router = APIRouter(tags=["sagemaker"])
 SESSION_HEADER = "X-Amzn-SageMaker-Custom-Attributes"
 
 
-@router.post("/invocations", response_model=InvocationResponse)
+@router.post(
+    "/invocations",
+    response_model=InvocationResponse,
+    responses={
+        200: {"content": {"application/jsonlines": {}}},
+        **error_responses(*BODY_ERRORS, 404, 503),
+    },
+)
 async def invocations(
     body: InvocationRequest, request: Request, owner: str | None = Depends(authenticate)
 ):
@@ -31,7 +50,7 @@ async def invocations(
         create_missing_session=True,
     )
     if "application/jsonlines" not in request.headers.get("accept", ""):
-        reply = await complete(state, chat)
+        reply = await complete(state, chat, request)
         return InvocationResponse(
             outputs=reply.text,
             session_id=reply.session_id,
@@ -47,9 +66,13 @@ async def invocations(
     )
 
 
-async def _jsonlines(events: AsyncIterator[ChatEvent]) -> AsyncIterator[bytes]:
+async def _jsonlines(events: AsyncIterator[ChatEvent | StreamFailed]) -> AsyncIterator[bytes]:
     async for event in events:
-        if isinstance(event, Delta):
+        if isinstance(event, StreamFailed):
+            error = event.error
+            body = {"message": str(error), "type": error.kind, "code": error.status}
+            yield (json.dumps({"outputs": [], "error": body}) + "\n").encode()
+        elif isinstance(event, Delta):
             yield (json.dumps({"outputs": [event.text]}) + "\n").encode()
         elif isinstance(event, Finished):
             reply = event.reply

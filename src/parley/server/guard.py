@@ -1,0 +1,202 @@
+"""The edge: every request body is read whole within a deadline and a size limit, must be JSON
+(whatever type it declares), and must hold only text the session stores can keep.
+
+What this middleware lets through is a UTF-8 JSON body without NUL characters or lone
+surrogates, declared as `application/json`, so routes and pydantic never see anything else:
+
+- a body over `server.max_body_bytes` is 413, with or without a content-length (chunked);
+- a body not received within `server.body_timeout_s` is 408 (slow clients hold no worker);
+- JSON sent with another declared type (curl's `-d` default, SageMaker passing the client's
+  type through) is accepted; a body that is not JSON is 415 when declared as something else,
+  400 when declared as JSON; `multipart/form-data` (file uploads) passes through untouched;
+- NUL characters (PostgreSQL cannot store them) and lone surrogates (not encodable as UTF-8)
+  anywhere in the document, keys included, are 400 naming where.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+import anyio
+
+from parley.server.errors import error_response
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+PASS_THROUGH_TYPES = ("multipart/form-data",)
+
+
+class Rejected(Exception):
+    """The request cannot go on: answer `status` with `message`."""
+
+    def __init__(self, status: int, message: str, kind: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.kind = kind
+
+
+def is_json_type(content_type: str) -> bool:
+    """`application/json`, `application/*+json`, `text/json` (parameters ignored)."""
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media in ("application/json", "text/json") or media.endswith("+json")
+
+
+def find_bad_text(value: Any, where: str = "body") -> str | None:
+    """Where in a decoded JSON document a string holds NUL or a lone surrogate, and what."""
+    stack: list[tuple[Any, str]] = [(value, where)]
+    while stack:
+        item, path = stack.pop()
+        if isinstance(item, str):
+            problem = _text_problem(item)
+            if problem:
+                return f"{path}: {problem}"
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                problem = _text_problem(key)
+                if problem:
+                    return f"{path}: a key {problem}"
+                stack.append((child, f"{path}.{key}" if len(key) <= 40 else f"{path}.{key[:40]}…"))
+        elif isinstance(item, list):
+            stack.extend((child, f"{path}[{index}]") for index, child in enumerate(item))
+    return None
+
+
+def _text_problem(text: str) -> str | None:
+    if "\x00" in text:
+        return "contains a NUL character (\\u0000), which cannot be stored"
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "contains a lone surrogate (\\ud800-\\udfff), which is not valid Unicode text"
+    return None
+
+
+def check_json_body(body: bytes, content_type: str) -> None:
+    """Rejected unless `body` is a JSON document of storable text."""
+    declared_json = is_json_type(content_type)
+    try:
+        document = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        if not declared_json:
+            shown = content_type.split(";", 1)[0].strip()[:60] or "no content type"
+            raise Rejected(
+                415,
+                f"the body must be JSON (send it as application/json); got {shown} that is "
+                "not a JSON document",
+                "unsupported_media_type",
+            ) from None
+        where = (
+            f" at line {exc.lineno} column {exc.colno}"
+            if isinstance(exc, json.JSONDecodeError)
+            else ""
+        )
+        reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8 text"
+        if isinstance(exc, RecursionError):
+            reason = "nested too deeply"
+        raise Rejected(400, f"the body is not valid JSON{where}: {reason}", "invalid_request")
+    problem = find_bad_text(document)
+    if problem:
+        raise Rejected(400, problem, "invalid_request")
+
+
+class BodyGuard:
+    """Pure ASGI middleware applying the module's rules before any route runs."""
+
+    def __init__(self, app: ASGIApp, max_body_bytes: int, body_timeout_s: float) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+        self.body_timeout_s = body_timeout_s
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in BODY_METHODS:
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        content_type = headers.get(b"content-type", b"").decode("latin-1")
+        try:
+            self._check_length(headers.get(b"content-length"))
+            if content_type.lower().startswith(PASS_THROUGH_TYPES):
+                await self.app(scope, self._limited(receive), send)
+                return
+            body = await self._read(receive)
+            if body:
+                check_json_body(body, content_type)
+        except Rejected as exc:
+            await error_response(exc.status, str(exc), exc.kind)(scope, receive, send)
+            return
+        if body:
+            scope["headers"] = [
+                (name, value) for name, value in scope["headers"] if name != b"content-type"
+            ] + [(b"content-type", b"application/json")]
+        await self.app(scope, _replay(body, receive), send)
+
+    def _check_length(self, length: bytes | None) -> None:
+        if length is None:
+            return
+        if not length.isdigit():
+            raise Rejected(400, "invalid content-length header", "invalid_request")
+        if int(length) > self.max_body_bytes:
+            raise self._too_large()
+
+    def _too_large(self) -> Rejected:
+        return Rejected(
+            413, f"request body larger than {self.max_body_bytes} bytes", "request_too_large"
+        )
+
+    async def _read(self, receive: Receive) -> bytes:
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            with anyio.fail_after(self.body_timeout_s):
+                while True:
+                    message = await receive()
+                    if message["type"] == "http.disconnect":
+                        raise Rejected(400, "the client went away while sending", "invalid_request")
+                    chunk = message.get("body", b"")
+                    size += len(chunk)
+                    if size > self.max_body_bytes:  # chunked bodies carry no content-length
+                        raise self._too_large()
+                    chunks.append(chunk)
+                    if not message.get("more_body", False):
+                        return b"".join(chunks)
+        except TimeoutError:
+            raise Rejected(
+                408,
+                f"the request body did not arrive within {self.body_timeout_s:g} s",
+                "request_timeout",
+            ) from None
+
+    def _limited(self, receive: Receive) -> Receive:
+        size = 0
+
+        async def limited() -> Message:
+            nonlocal size
+            with anyio.fail_after(self.body_timeout_s):
+                message = await receive()
+            size += len(message.get("body", b""))
+            if size > self.max_body_bytes:
+                raise self._too_large()
+            return message
+
+        return limited
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """The body once, then the client's own events (a disconnect ends generation)."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
