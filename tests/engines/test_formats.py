@@ -148,5 +148,5 @@ def test_trimming_costs_what_the_kept_part_costs():
 
     # 10x the history, the same work: each turn is counted once at most, and only the newest
     # ones that fit are counted at all (the old loop re-rendered everything per dropped turn).
-    assert cost(1000) == cost(100)
+    assert cost(1000) < 1.2 * cost(100)  # (longer numbers in the texts)
     assert cost(100) < 10 * len(ock().render(history(3)))

@@ -126,7 +126,8 @@ def test_not_json_and_oversized_bodies(make_server):
     response = client.post(
         "/v1/chat/completions", content=b"{not json", headers={"content-type": "application/json"}
     )
-    assert response.status_code == 422
+    assert response.status_code == 400
+    assert "not valid JSON at line 1 column 2" in response.json()["error"]["message"]
     big = {"messages": [{"role": "user", "content": "x" * 5000}]}
     response = client.post("/v1/chat/completions", json=big)
     assert response.status_code == 413

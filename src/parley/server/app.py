@@ -242,11 +242,12 @@ class LimitsAndMetrics:
 
 def allowed_methods(app: FastAPI, request: Request) -> str:
     """The methods of every route at the request's path, for a 405's `Allow` header."""
-    methods: set[str] = set()
-    for route in app.router.routes:
-        match, _ = route.matches({**request.scope, "method": "GET"})
-        if match != Match.NONE:
-            methods |= set(getattr(route, "methods", None) or ())
+    methods = {
+        method
+        for method in ("GET", "POST", "PUT", "PATCH", "DELETE")
+        for route in app.router.routes
+        if route.matches({**request.scope, "method": method})[0] == Match.FULL
+    }
     if "GET" in methods:
         methods.add("HEAD")
     return ", ".join(sorted(methods))

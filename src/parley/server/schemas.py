@@ -100,6 +100,13 @@ class SessionCreate(BaseModel):
 
     title: str | None = Field(default=None, max_length=200)
 
+    @field_validator("title")
+    @classmethod
+    def _not_blank(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("title must not be empty or only whitespace")
+        return value
+
 
 class SessionRename(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
