@@ -90,8 +90,12 @@ def time_to_first_chunk(client: httpx.Client, body: dict[str, Any]) -> float:
 
 def spread(values_s: list[float]) -> dict[str, float]:
     ms = sorted(v * 1000 for v in values_s)
-    return {"n": len(ms), "median_ms": round(ms[len(ms) // 2], 1), "min_ms": round(ms[0], 1),
-            "max_ms": round(ms[-1], 1)}
+    return {
+        "n": len(ms),
+        "median_ms": round(ms[len(ms) // 2], 1),
+        "min_ms": round(ms[0], 1),
+        "max_ms": round(ms[-1], 1),
+    }
 
 
 def hostile(service: Any, url: str, repeat: int) -> dict[str, Any]:

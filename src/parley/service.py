@@ -433,7 +433,9 @@ class ChatService:
                 params=request.params.model_dump(),
             )
             try:
-                self.store.replace_turn(pending.session_id, pending.index, turn, owner=request.owner)
+                self.store.replace_turn(
+                    pending.session_id, pending.index, turn, owner=request.owner
+                )
             except SessionNotFound:
                 return  # deleted while the reply was generated: nothing left to keep it in
             except SessionError as exc:

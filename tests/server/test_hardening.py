@@ -39,14 +39,15 @@ def test_a_body_at_the_limit_is_trimmed_in_bounded_time(make_server):
     server = make_server(ServerSettings(rate_limit_per_minute=0))
     server.engine.queue("ok")
     messages = [
-        {"role": "user" if i % 2 == 0 else "assistant", "content": "w " * 2400}
-        for i in range(198)
+        {"role": "user" if i % 2 == 0 else "assistant", "content": "w " * 2400} for i in range(198)
     ]
     messages.append({"role": "user", "content": "and the newest question"})
     body = json.dumps({"messages": messages})
     assert len(body) < 1_000_000
     started = time.perf_counter()
-    response = server.client().post(CHAT, content=body, headers={"content-type": "application/json"})
+    response = server.client().post(
+        CHAT, content=body, headers={"content-type": "application/json"}
+    )
     elapsed = time.perf_counter() - started
     assert response.status_code == 200, response.text
     assert elapsed < 2.0, elapsed
@@ -70,7 +71,10 @@ def test_the_message_is_stored_before_generation_and_the_reply_after(make_server
         assert first["session_id"] == session_id
         session = server.store.get(session_id)
         # Generation is under way: the message is there, its reply pending.
-        assert [(t.role, t.text) for t in session.turns] == [("user", "remember me"), ("assistant", "")]
+        assert [(t.role, t.text) for t in session.turns] == [
+            ("user", "remember me"),
+            ("assistant", ""),
+        ]
         assert session.turns[1].labels["finish_reason"] == "pending"
         for _ in lines:
             pass
@@ -133,7 +137,8 @@ def test_nul_and_surrogates_are_400_everywhere(make_server, any_store):
 def test_bytes_that_are_not_utf8_are_400(make_server):
     client = make_server().client()
     response = client.post(
-        CHAT, content=b'{"messages": [{"role": "user", "content": "\xff\xfe"}]}',
+        CHAT,
+        content=b'{"messages": [{"role": "user", "content": "\xff\xfe"}]}',
         headers={"content-type": "application/json"},
     )
     assert response.status_code == 400 and "not valid JSON" in error_of(response)
@@ -363,7 +368,12 @@ def test_a_stream_that_fails_ends_with_an_error_event(make_server):
 def test_json_is_accepted_whatever_type_it_declares(make_server):
     server = make_server()
     client = server.client()
-    for declared in ("application/x-www-form-urlencoded", "text/plain", "", "application/octet-stream"):
+    for declared in (
+        "application/x-www-form-urlencoded",
+        "text/plain",
+        "",
+        "application/octet-stream",
+    ):
         server.engine.queue("ok")
         headers = {"content-type": declared} if declared else {}
         response = client.post("/invocations", content=b'{"inputs": "hi"}', headers=headers)
@@ -405,7 +415,9 @@ def test_errors_are_short_and_echo_no_huge_input(make_server):
     client = make_server().client()
     stop = client.post(CHAT, json={**user("hi"), "stop": ["x" * 60] * 1000})
     assert stop.status_code in (400, 422) and len(stop.content) < 1500, len(stop.content)
-    params = client.post("/invocations", json={"inputs": "hi", "parameters": {"stop": ["y"] * 1000}})
+    params = client.post(
+        "/invocations", json={"inputs": "hi", "parameters": {"stop": ["y"] * 1000}}
+    )
     assert params.status_code == 400 and len(params.content) < 1500
     long_id = "a" * 10_000
     for response in (
@@ -484,9 +496,14 @@ def test_openapi_tells_the_truth(make_server):
     assert "404" in paths["/v1/sessions/{session_id}"]["get"]["responses"]
     assert "503" in paths["/invocations"]["post"]["responses"]
     ping = client.get("/ping")
-    assert ping.headers["content-type"].split(";")[0] in paths["/ping"]["get"]["responses"]["200"]["content"]
+    assert (
+        ping.headers["content-type"].split(";")[0]
+        in paths["/ping"]["get"]["responses"]["200"]["content"]
+    )
     metrics = client.get("/metrics")
-    assert metrics.headers["content-type"] in paths["/metrics"]["get"]["responses"]["200"]["content"]
+    assert (
+        metrics.headers["content-type"] in paths["/metrics"]["get"]["responses"]["200"]["content"]
+    )
 
 
 def test_options_is_405_with_allow(make_server):

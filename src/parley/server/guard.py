@@ -100,7 +100,9 @@ def check_json_body(body: bytes, content_type: str) -> None:
         reason = exc.msg if isinstance(exc, json.JSONDecodeError) else "not UTF-8 text"
         if isinstance(exc, RecursionError):
             reason = "nested too deeply"
-        raise Rejected(400, f"the body is not valid JSON{where}: {reason}", "invalid_request")
+        raise Rejected(
+            400, f"the body is not valid JSON{where}: {reason}", "invalid_request"
+        ) from None
     problem = find_bad_text(document)
     if problem:
         raise Rejected(400, problem, "invalid_request")
