@@ -99,22 +99,20 @@ async def complete(state: ServerState, chat: ChatRequest, request: Request) -> C
     failure: ServiceError | None = None
     async with anyio.create_task_group() as group:
 
-        async def run() -> None:
-            nonlocal reply, failure
-            async for event in events:
-                if isinstance(event, Finished):
-                    reply = event.reply
-                elif isinstance(event, StreamFailed):
-                    failure = event.error
-            group.cancel_scope.cancel()
-
         async def watch() -> None:
             while (await request.receive())["type"] != "http.disconnect":
                 pass
-            group.cancel_scope.cancel()  # cancelling the stream closes the pipeline
+            group.cancel_scope.cancel()  # lands in `events`, whose cleanup closes the pipeline
 
-        group.start_soon(run)
         group.start_soon(watch)
+        # Iterated here, not in a task of its own: the stream has started (and owns its clean-up)
+        # before anything can cancel it.
+        async for event in events:
+            if isinstance(event, Finished):
+                reply = event.reply
+            elif isinstance(event, StreamFailed):
+                failure = event.error
+        group.cancel_scope.cancel()
     if failure is not None:
         raise failure
     if reply is None:
