@@ -3,9 +3,10 @@ run in test_fuzz.py and the long one in benchmarks/fuzz_api.py)."""
 
 from __future__ import annotations
 
+import sys
 import time
 from collections import Counter
-from contextlib import suppress
+from contextlib import redirect_stdout, suppress
 from typing import Any
 
 
@@ -74,7 +75,8 @@ def fuzz(url: str, keyed: bool, examples: int) -> dict[str, Any]:
                 slowest = max(slowest, time.perf_counter() - began)
 
             # Unsatisfiable: no invalid input exists (an operation without parameters).
-            with suppress(Unsatisfiable):
+            # Hypothesis prints reproduction seeds to stdout; the JSON report owns stdout.
+            with suppress(Unsatisfiable), redirect_stdout(sys.stderr):
                 run()
     return {
         "cases": cases,
