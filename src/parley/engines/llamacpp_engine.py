@@ -14,10 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 from parley.engines.base import ChatEngine, EngineError, TokenPiece
 from parley.engines.params import GenerationParams
-from parley.engines.sources import ModelSource
+from parley.engines.sources import ModelSource, resolve_source
 
 if TYPE_CHECKING:
-    from parley.config import ModelSettings
+    from parley.engines.settings import ModelSettings
+    from parley.registry import Shared
 
 DEFAULT_CONTEXT_CAP = 4096  # KV cache is preallocated: 4096 tokens of SmolLM2 take ~95 MB
 
@@ -50,6 +51,11 @@ class LlamaCppEngine(ChatEngine):
     """llama-cpp-python over a GGUF file."""
 
     name = "llama.cpp"
+
+    @classmethod
+    def from_settings(cls, settings: ModelSettings, *, shared: Shared) -> LlamaCppEngine:
+        """Load `settings.source` (a GGUF file or an embedded GGUF default)."""
+        return cls(resolve_source(settings.source), settings)
 
     def __init__(self, source: ModelSource, settings: ModelSettings) -> None:
         if not source.is_gguf or source.path is None:

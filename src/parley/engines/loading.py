@@ -16,7 +16,7 @@ from parley.engines.sources import ModelSource, SourceKind, resolve_source
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-    from parley.config import ModelSettings
+    from parley.engines.settings import ModelSettings
 
 log = logging.getLogger("parley")
 

@@ -24,10 +24,11 @@ from transformers.generation.streamers import BaseStreamer
 from parley.engines.base import ChatEngine, EngineError, TokenPiece
 from parley.engines.loading import load_causal_lm
 from parley.engines.params import GenerationParams
-from parley.engines.sources import ModelSource
+from parley.engines.sources import ModelSource, resolve_source
 
 if TYPE_CHECKING:
-    from parley.config import ModelSettings
+    from parley.engines.settings import ModelSettings
+    from parley.registry import Shared
 
 CPU_CONTEXT_CAP = 4096  # same default window as the llama.cpp engine
 _request_ids = itertools.count()
@@ -115,6 +116,12 @@ class TransformersEngine(ChatEngine):
     """Hugging Face transformers: CPU or GPU, any dtype, split over devices, batched."""
 
     name = "transformers"
+
+    @classmethod
+    def from_settings(cls, settings: ModelSettings, *, shared: Shared) -> TransformersEngine:
+        """Load `settings.source`; downloads are cached under `<data_dir>/models`."""
+        cache = shared.folder("models") if shared.data_dir is not None else None
+        return cls(resolve_source(settings.source), settings, cache_dir=cache)
 
     def __init__(
         self, source: ModelSource, settings: ModelSettings, cache_dir: Path | None = None

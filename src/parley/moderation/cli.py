@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from parley.cli_common import console, fail, settings_from
-from parley.moderation.base import build_moderator
+from parley.moderation.factory import build_moderator
 from parley.moderation.classifier import heads_dir
 from parley.moderation.data import (
     DEFAULT_DEV_FRACTION,

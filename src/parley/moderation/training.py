@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from parley.protocols import TextEmbedder
 from parley.moderation.data import DEFAULT_SEED, Example
 from parley.moderation.labels import Label
 
@@ -56,14 +57,8 @@ def lexical_features(texts: Sequence[str]) -> Any:
     return vectorizer.transform(texts) * LEXICAL_WEIGHT
 
 
-class EmbedderLike:
-    """What training needs of `parley.retrieval.embedder.Embedder` (for type hints only)."""
-
-    model_id: str
-
-    def embed(
-        self, texts: Sequence[str], *, on_batch: Callable[[int], None] | None = None
-    ) -> np.ndarray: ...
+EmbedderLike = TextEmbedder
+"""What training needs of an embedder (kept as a name for older imports)."""
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Protocol
 from urllib.parse import quote
 
+from parley.jsonl import read_jsonl
 from parley.retrieval.documents import Document
 from parley.retrieval.errors import SourceError
 from parley.retrieval.settings import DEFAULT_SOURCE
@@ -109,19 +110,11 @@ class JsonLinesLoader:
     extensions = (".jsonl", ".ndjson")
 
     def load(self, path: Path, options: SourceOptions) -> Iterator[Document]:
-        with path.open(encoding="utf-8") as handle:
-            for number, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise SourceError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
-                if not isinstance(row, dict):
-                    raise SourceError(f"{path}:{number}: each line must be a JSON object")
-                doc = _row_document(row, path, number, options, where=f"{path}:{number}")
-                if doc is not None:
-                    yield doc
+        for where, row in read_jsonl(path, error=SourceError):
+            number = int(where.rpartition(":")[2])
+            doc = _row_document(row, path, number, options, where=where)
+            if doc is not None:
+                yield doc
 
 
 class CsvLoader:

@@ -17,6 +17,8 @@ from contextlib import suppress
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
+from parley.registry import Shared
+from parley.sessions.settings import SessionSettings
 from parley.sessions.base import (
     ANY_OWNER,
     Clock,
@@ -100,6 +102,17 @@ class DynamoDBSessionStore(SessionStore):
     """Sessions as items of one DynamoDB table (hash key `session_id`, on-demand billing)."""
 
     name: ClassVar[str] = "dynamodb"
+
+    @classmethod
+    def from_settings(cls, settings: SessionSettings, *, shared: Shared) -> DynamoDBSessionStore:
+        return cls(
+            settings.dynamodb_table,
+            region=settings.dynamodb_region,
+            endpoint_url=settings.dynamodb_endpoint_url,
+            ttl_seconds=settings.ttl_seconds,
+            max_turns_per_session=settings.max_turns_per_session,
+            clock=shared.clock,
+        )
 
     def __init__(
         self,
