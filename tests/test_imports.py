@@ -57,11 +57,9 @@ def imports_of(
                     visit(handler.body)
                 visit(node.orelse)
                 visit(node.finalbody)
-            elif isinstance(node, ast.With):
-                visit(node.body)
-            elif isinstance(node, ast.ClassDef):
-                visit(node.body)
-            elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and in_functions:
+            elif isinstance(node, ast.With | ast.ClassDef) or (
+                isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and in_functions
+            ):
                 visit(node.body)
 
     visit(tree.body)

@@ -53,7 +53,7 @@ def test_unknown_names_say_what_is_known() -> None:
         ENGINES.resolve("vllm")
     with pytest.raises(SessionError, match="unknown session store 'redis'"):
         STORES.resolve("redis")
-    with pytest.raises(UnknownName, match="unknown moderator 'regex'.*classifier, llm, none"):
+    with pytest.raises(UnknownName, match=r"unknown moderator 'regex'.*classifier, llm, none"):
         MODERATORS.resolve("regex")
 
 
@@ -65,7 +65,9 @@ def test_the_cheap_components_build(tmp_path: Path) -> None:
     assert isinstance(
         MODERATORS.build("none", ModerationSettings(moderator="none"), shared), NullModerator
     )
-    web = RetrievalSettings(retriever="web", web=WebSearchSettings(url="http://127.0.0.1:9/?q={query}"))
+    web = RetrievalSettings(
+        retriever="web", web=WebSearchSettings(url="http://127.0.0.1:9/?q={query}")
+    )
     assert isinstance(RETRIEVERS.build("web", web, shared), WebSearchRetriever)
     store = STORES.build("sqlite", SessionSettings(), shared)
     assert isinstance(store, SQLiteSessionStore) and store.path == tmp_path / "sessions.db"

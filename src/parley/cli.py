@@ -160,7 +160,7 @@ def chat(
     load_in: Annotated[str | None, typer.Option(help="8bit or 4bit (needs a GPU).")] = None,
 ) -> None:
     """Chat with the model in the terminal (the embedded default with no flags)."""
-    overrides = {
+    overrides: dict[str, Any] = {
         "model": {
             "source": model,
             "engine": engine,

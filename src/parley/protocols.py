@@ -13,6 +13,12 @@ class TextEmbedder(Protocol):
 
     model_id: str
     dimension: int
+    max_length: int
+    """Longest input in tokens; longer texts are truncated."""
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens of `text` for this embedder's tokenizer, without special tokens."""
+        ...
 
     def embed(
         self, texts: Sequence[str], *, on_batch: Callable[[int], None] | None = None

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Generic, Protocol, TypeVar
 
 if TYPE_CHECKING:
     from parley.engines.base import ChatEngine
@@ -37,8 +37,10 @@ class EmbedderCache:
         if model not in self._loaded:
             from parley.retrieval.embedder import Embedder
 
-            options = {"batch_size": self.batch_size} if self.batch_size else {}
-            self._loaded[model] = Embedder(model, **options)
+            embedder = (
+                Embedder(model, batch_size=self.batch_size) if self.batch_size else Embedder(model)
+            )
+            self._loaded[model] = embedder
         return self._loaded[model]
 
     def put(self, embedder: TextEmbedder) -> None:

@@ -97,7 +97,7 @@ def test_train_command(env, tmp_path, data_dir):
 
 
 def test_train_with_a_dev_file_is_the_head_the_settings_load(env, tmp_path, data_dir, embedder):
-    from parley.moderation.classifier import ClassifierModerator, heads_dir
+    from parley.moderation.classifier import heads_dir
     from parley.moderation.factory import build_moderator
     from parley.moderation.settings import ModerationSettings
 

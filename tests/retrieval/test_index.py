@@ -199,9 +199,7 @@ def test_neighbour_widening(tmp_path: Path, embedder: Embedder) -> None:
     assert index.manifest.chunks > 3
     narrow = IndexRetriever.from_index(index, embedder, settings).search("lens number 15", 1)[0]
     wide_settings = settings.model_copy(update={"expand_neighbors": 1, "expand_min_similarity": -1})
-    wide = IndexRetriever.from_index(index, embedder, wide_settings).search("lens number 15", 1)[
-        0
-    ]
+    wide = IndexRetriever.from_index(index, embedder, wide_settings).search("lens number 15", 1)[0]
     assert narrow.text in wide.text and len(wide.text) > len(narrow.text)
     strict = settings.model_copy(update={"expand_neighbors": 1, "expand_min_similarity": 0.999})
     same = IndexRetriever.from_index(index, embedder, strict).search("lens number 15", 1)[0]

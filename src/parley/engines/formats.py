@@ -12,9 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
 
-from parley.registry import Registry, Shared
-
 from parley.engines.base import ChatEngine, Turn
+from parley.registry import Registry, Shared
 
 CONTEXT_INSTRUCTIONS = (
     "Answer using the numbered passages below when they are relevant, and cite them like [1]."

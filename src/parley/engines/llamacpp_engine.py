@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -112,7 +112,7 @@ class LlamaCppEngine(ChatEngine):
             raise EngineError(f"model {self.source.spec!r} has no chat template")
         return self._formatter(messages=list(messages)).prompt
 
-    def stream(self, prompt: str, params: GenerationParams) -> Iterator[TokenPiece]:
+    def stream(self, prompt: str, params: GenerationParams) -> Generator[TokenPiece, None, None]:
         bos = self._token_text(self.llm.token_bos())
         add_bos = bool(self.llm.metadata.get("tokenizer.ggml.add_bos_token", "true") == "true")
         tokens = self._tokenize(prompt, add_bos=add_bos and not (bos and prompt.startswith(bos)))

@@ -6,7 +6,7 @@ next pieces show whether it is one, so a stop word split across pieces never lea
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 
 # Special tokens some models print as text (OpenChatKit's cleanup list).
 DEFAULT_REMOVALS = ("<pad>", "</s>", "<|endoftext|>")

@@ -1,7 +1,8 @@
 """Domain guard: keep the bot on its topic (off by default).
 
 A message is out of domain when its similarity to the configured domain description and/or
-the best cosine similarity of the passages retrieved for it falls below a threshold; the bot then answers a polite redirect.
+the best cosine similarity of the passages retrieved for it falls below a threshold; the bot
+then answers a polite redirect.
 """
 
 from __future__ import annotations
@@ -62,7 +63,7 @@ class DomainGuard:
         if similarity is not None and s.min_similarity is not None:
             verdicts.append(similarity < s.min_similarity)
         if retrieval_similarity is not None and s.min_retrieval_score is not None:
-            verdicts.append(retrieval_similarity < s.min_retrieval_similarity)
+            verdicts.append(retrieval_similarity < s.min_retrieval_score)
         if not verdicts:
             return GuardDecision(True, similarity, retrieval_similarity)
         out = any(verdicts) if s.combine == "either" else all(verdicts)

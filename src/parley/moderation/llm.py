@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
@@ -57,8 +56,8 @@ class LLMModerator:
     @classmethod
     def from_settings(cls, settings: ModerationSettings, *, shared: Shared) -> LLMModerator:
         """Load `settings.llm_model` through the chat engines' model loading."""
-        from parley.engines.settings import ModelSettings
         from parley.engines.loading import load_causal_lm
+        from parley.engines.settings import ModelSettings
 
         model_settings = ModelSettings(source=settings.llm_model, **settings.llm_model_options)
         model, tokenizer = load_causal_lm(model_settings, cache_dir=shared.folder("models"))

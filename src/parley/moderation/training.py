@@ -19,7 +19,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,9 +27,9 @@ from typing import Any
 
 import numpy as np
 
-from parley.protocols import TextEmbedder
 from parley.moderation.data import DEFAULT_SEED, Example
 from parley.moderation.labels import Label
+from parley.protocols import TextEmbedder
 
 HEAD_VERSION = 4
 """Bumped when the head's format or training recipe changes (invalidates cached heads)."""

@@ -47,7 +47,7 @@ class FileLoader(Protocol):
 class TextLoader:
     """Plain text and Markdown: one document per file, titled by its first heading or name."""
 
-    extensions = (".txt", ".md", ".markdown", ".rst")
+    extensions: ClassVar[tuple[str, ...]] = (".txt", ".md", ".markdown", ".rst")
 
     def load(self, path: Path, options: SourceOptions) -> Iterator[Document]:
         text = _read_text(path)
@@ -60,7 +60,7 @@ class TextLoader:
 class HtmlLoader:
     """HTML pages: the main text without markup, scripts, navigation or footers."""
 
-    extensions = (".html", ".htm", ".xhtml")
+    extensions: ClassVar[tuple[str, ...]] = (".html", ".htm", ".xhtml")
     _NOISE = ("script", "style", "noscript", "nav", "header", "footer", "aside", "form", "svg")
 
     def load(self, path: Path, options: SourceOptions) -> Iterator[Document]:
@@ -82,7 +82,7 @@ class HtmlLoader:
 class PdfLoader:
     """PDF files: the text of every page, one document per file."""
 
-    extensions = (".pdf",)
+    extensions: ClassVar[tuple[str, ...]] = (".pdf",)
 
     def load(self, path: Path, options: SourceOptions) -> Iterator[Document]:
         from pypdf import PdfReader
@@ -91,7 +91,7 @@ class PdfLoader:
         try:
             reader = PdfReader(str(path))
             pages = [page.extract_text() or "" for page in reader.pages]
-            meta_title = (reader.metadata or {}).get("/Title") if reader.metadata else None
+            meta_title = reader.metadata.get("/Title") if reader.metadata else None
         except (PyPdfError, OSError, ValueError) as exc:
             raise SourceError(f"{path}: not a readable PDF ({exc})") from None
         text = "\n\n".join(page.strip() for page in pages if page.strip())
@@ -107,7 +107,7 @@ class PdfLoader:
 class JsonLinesLoader:
     """JSON lines: one object per line with a text field and optional title, uri, id, more."""
 
-    extensions = (".jsonl", ".ndjson")
+    extensions: ClassVar[tuple[str, ...]] = (".jsonl", ".ndjson")
 
     def load(self, path: Path, options: SourceOptions) -> Iterator[Document]:
         for where, row in read_jsonl(path, error=SourceError):
@@ -120,7 +120,7 @@ class JsonLinesLoader:
 class CsvLoader:
     """CSV with a header row; the text column is chosen or guessed."""
 
-    extensions = (".csv", ".tsv")
+    extensions: ClassVar[tuple[str, ...]] = (".csv", ".tsv")
 
     def load(self, path: Path, options: SourceOptions) -> Iterator[Document]:
         csv.field_size_limit(2**31 - 1)
@@ -137,7 +137,7 @@ class CsvLoader:
 class ParquetLoader:
     """Parquet tables (e.g. OpenChatKit's Wikipedia table with `text_snippet`), in batches."""
 
-    extensions = (".parquet", ".pq")
+    extensions: ClassVar[tuple[str, ...]] = (".parquet", ".pq")
 
     def load(self, path: Path, options: SourceOptions) -> Iterator[Document]:
         import pyarrow.parquet as pq

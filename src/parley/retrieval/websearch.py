@@ -13,9 +13,9 @@ from urllib.parse import quote_plus, urlsplit
 
 import httpx
 
+from parley.registry import Shared
 from parley.retrieval.documents import Passage
 from parley.retrieval.errors import WebSearchError
-from parley.registry import Shared
 from parley.retrieval.settings import RetrievalSettings, WebSearchSettings
 from parley.retrieval.table import Filters
 

@@ -8,6 +8,7 @@ version), which DynamoDB applies atomically per item.
 
 from __future__ import annotations
 
+import builtins
 import logging
 import math
 import re
@@ -18,7 +19,6 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from parley.registry import Shared
-from parley.sessions.settings import SessionSettings
 from parley.sessions.base import (
     ANY_OWNER,
     Clock,
@@ -34,6 +34,7 @@ from parley.sessions.base import (
     check_session_id,
     owner_matches,
 )
+from parley.sessions.settings import SessionSettings
 
 try:
     import boto3
@@ -473,8 +474,10 @@ class DynamoDBSessionStore(SessionStore):
             raise self._error(exc) from exc
         return [self._summary(i) for i in items[offset : offset + limit]]
 
-    def _pages(self, operation: str, stop_after: int | None = None, **kwargs: Any) -> list[Any]:
-        items: list[Any] = []
+    def _pages(
+        self, operation: str, stop_after: int | None = None, **kwargs: Any
+    ) -> builtins.list[Any]:
+        items: builtins.list[Any] = []
         for page in self._client.get_paginator(operation).paginate(**kwargs):
             items.extend(page.get("Items", []))
             if stop_after is not None and len(items) >= stop_after:

@@ -13,8 +13,6 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from parley.registry import Shared
-from parley.sessions.settings import SessionSettings
-from parley.sessions.migrations import Migration, VersionTable, current_version, migrate
 from parley.sessions.base import (
     ANY_OWNER,
     Clock,
@@ -29,6 +27,8 @@ from parley.sessions.base import (
     check_session_id,
     owner_matches,
 )
+from parley.sessions.migrations import Migration, VersionTable, current_version, migrate
+from parley.sessions.settings import SessionSettings
 
 try:
     import psycopg
@@ -162,7 +162,9 @@ class PostgresSessionStore(SessionStore):
 
     @staticmethod
     def _live(row: dict[str, Any], owner: OwnerFilter, now: datetime) -> bool:
-        return owner_matches(row["owner"], owner) and (row["expires_at"] is None or row["expires_at"] > now)
+        return owner_matches(row["owner"], owner) and (
+            row["expires_at"] is None or row["expires_at"] > now
+        )
 
     @staticmethod
     def _row(

@@ -17,8 +17,6 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 from parley.registry import Shared
-from parley.sessions.settings import SessionSettings
-from parley.sessions.migrations import Migration, VersionTable, current_version, migrate
 from parley.sessions.base import (
     ANY_OWNER,
     Clock,
@@ -33,6 +31,8 @@ from parley.sessions.base import (
     check_session_id,
     owner_matches,
 )
+from parley.sessions.migrations import Migration, VersionTable, current_version, migrate
+from parley.sessions.settings import SessionSettings
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)

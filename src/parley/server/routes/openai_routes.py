@@ -12,8 +12,8 @@ from fastapi import APIRouter, Depends, Request
 
 from parley.engines.base import Turn
 from parley.server.deps import authenticate, state_of
-from parley.server.streaming import StreamingReply, complete, open_stream
 from parley.server.schemas import ChatCompletionRequest
+from parley.server.streaming import StreamingReply, complete, open_stream
 from parley.service import (
     ChatEvent,
     ChatReply,
@@ -147,7 +147,9 @@ async def chat_completions(
                     # Clients that understand it replace the shown text; others see it appended.
                     yield chunk({"content": "\n\n" + text}, replace=text)
                 case Finished(reply=reply):
-                    yield chunk({}, finish_reason(reply), usage=usage(reply), **parley_fields(reply))
+                    yield chunk(
+                        {}, finish_reason(reply), usage=usage(reply), **parley_fields(reply)
+                    )
                 case _:
                     assert_never(event)
         yield b"data: [DONE]\n\n"

@@ -9,8 +9,8 @@ from typing import Any, assert_never
 from fastapi import APIRouter, Depends, Request
 
 from parley.server.deps import authenticate, state_of
-from parley.server.streaming import StreamingReply, complete, open_stream
 from parley.server.schemas import InvocationRequest, InvocationResponse
+from parley.server.streaming import StreamingReply, complete, open_stream
 from parley.service import ChatEvent, ChatRequest, Delta, Finished, Replaced, Started
 
 router = APIRouter(tags=["sagemaker"])
