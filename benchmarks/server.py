@@ -186,6 +186,12 @@ def main() -> None:
     parser.add_argument("--data-dir", default=None, help="Parley data dir (index, sessions)")
     parser.add_argument("--only", choices=["all", "hostile"], default="all")
     parser.add_argument("--hostile-repeat", type=int, default=5)
+    parser.add_argument(
+        "--no-knowledge-base",
+        action="store_true",
+        help="build the service without retrieval (no index to build; the hostile figures "
+        "send retrieval=false anyway)",
+    )
     args = parser.parse_args()
 
     import uvicorn
@@ -200,6 +206,8 @@ def main() -> None:
     overrides: dict[str, Any] = {}
     if args.data_dir:
         overrides["data_dir"] = args.data_dir
+    if args.no_knowledge_base:
+        overrides["retrieval"] = {"enabled": False}
     settings = load_settings(overrides=overrides)
     settings.server.rate_limit_per_minute = 0
     settings.server.max_queued_generations = 1000

@@ -16,7 +16,7 @@ the stores: 400."""
 class InvocationRequest(BaseModel):
     """The seed's payload: `{"inputs", "parameters", "session_id", "no_retrieval"}`."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, use_attribute_docstrings=True)
 
     inputs: str = Field(min_length=1)
     """The user's message (not only whitespace)."""
@@ -96,7 +96,7 @@ class ChatCompletionRequest(BaseModel):
 
 
 class SessionCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, use_attribute_docstrings=True)
 
     title: str | None = Field(default=None, max_length=200)
 
@@ -109,7 +109,7 @@ class SessionCreate(BaseModel):
 
 
 class SessionRename(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, use_attribute_docstrings=True)
 
     title: str = Field(min_length=1, max_length=200)
 

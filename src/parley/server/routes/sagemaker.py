@@ -4,24 +4,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from typing import Any, assert_never
 
 from fastapi import APIRouter, Depends, Request
 
-from parley.server.app import (
-    StreamFailed,
-    StreamingReply,
-    authenticate,
-    complete,
-    open_stream,
-    state_of,
-)
+from parley.server.deps import authenticate, state_of
+from parley.server.errors import error_body
 from parley.server.schemas import (
     BODY_ERRORS,
     InvocationRequest,
     InvocationResponse,
     error_responses,
 )
-from parley.service import ChatEvent, ChatRequest, Delta, Finished
+from parley.server.streaming import StreamFailed, StreamingReply, complete, open_stream
+from parley.service import ChatEvent, ChatRequest, Delta, Finished, Replaced, Started
 
 router = APIRouter(tags=["sagemaker"])
 
@@ -55,7 +51,7 @@ async def invocations(
             outputs=reply.text,
             session_id=reply.session_id,
             sources=reply.sources,
-            moderation=reply.moderation,
+            moderation=reply.moderation.as_dict(),
             finish_reason=reply.finish_reason,
         )
     started, events = await open_stream(state, chat)
@@ -66,21 +62,33 @@ async def invocations(
     )
 
 
+def _line(value: dict[str, Any]) -> bytes:
+    return (json.dumps(value) + "\n").encode()
+
+
 async def _jsonlines(events: AsyncIterator[ChatEvent | StreamFailed]) -> AsyncIterator[bytes]:
+    """`{"outputs": [piece]}` lines; a withdrawn reply is followed by its refusal, marked
+    `"replace": true` (the text shown so far is to be replaced by it); a summary line ends,
+    or `{"outputs": [], "error": {...}}` when the pipeline failed midway."""
     async for event in events:
-        if isinstance(event, StreamFailed):
-            error = event.error
-            body = {"message": str(error), "type": error.kind, "code": error.status}
-            yield (json.dumps({"outputs": [], "error": body}) + "\n").encode()
-        elif isinstance(event, Delta):
-            yield (json.dumps({"outputs": [event.text]}) + "\n").encode()
-        elif isinstance(event, Finished):
-            reply = event.reply
-            tail = {
-                "outputs": [],
-                "session_id": reply.session_id,
-                "sources": reply.sources,
-                "moderation": reply.moderation,
-                "finish_reason": reply.finish_reason,
-            }
-            yield (json.dumps(tail) + "\n").encode()
+        match event:
+            case StreamFailed(error=error):
+                yield _line({"outputs": [], "error": error_body(error)})
+            case Started():
+                pass  # its session id is in the response header
+            case Delta(text=text):
+                yield _line({"outputs": [text]})
+            case Replaced(text=text):
+                yield _line({"outputs": ["\n\n" + text], "replace": text})
+            case Finished(reply=reply):
+                yield _line(
+                    {
+                        "outputs": [],
+                        "session_id": reply.session_id,
+                        "sources": reply.sources,
+                        "moderation": reply.moderation.as_dict(),
+                        "finish_reason": reply.finish_reason,
+                    }
+                )
+            case _:
+                assert_never(event)

@@ -6,16 +6,17 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
 
-from parley.server.app import authenticate, state_of
+from parley.server.deps import authenticate, state_of
 from parley.server.schemas import BODY_ERRORS, SessionCreate, SessionRename, error_responses
+from parley.service import ServiceError
 from parley.sessions.base import (
     MAX_OFFSET,
     InvalidSessionId,
     SessionError,
     SessionNotFound,
+    SessionStore,
     check_session_id,
 )
-from parley.sessions.base import SessionStore as Store
 
 router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
 
@@ -31,10 +32,11 @@ def valid_id(session_id: str) -> str:
         raise HTTPException(400, str(exc)) from None
 
 
-def store_of(request: Request) -> Store:
+def store_of(request: Request) -> SessionStore:
+    """The service's session store; a 400 (not a 500) when the server keeps no sessions."""
     store = state_of(request).service.store
     if store is None:
-        raise HTTPException(404, "this server keeps no sessions")
+        raise ServiceError("this server keeps no sessions (it was started without a store)")
     return store
 
 

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from parley.server.app import state_of
+from parley.server.deps import state_of
 from parley.server.errors import error_response
 from parley.server.schemas import error_responses
 
