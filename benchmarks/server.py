@@ -120,7 +120,8 @@ def hostile(service: Any, url: str, repeat: int) -> dict[str, Any]:
             StoredTurn(role="user", text="Tell me about the history of Rome. " * 3),
             StoredTurn(role="assistant", text="Rome was founded, grew and fell. " * 6),
         ]
-        for _ in range((turns - 2) // 2):
+        # Filled so that the last measured message still fits the turn limit (1000 default).
+        for _ in range((turns - 2 * repeat) // 2):
             store.append(session.id, pair)
         samples = []
         for _ in range(repeat):
@@ -131,7 +132,7 @@ def hostile(service: Any, url: str, repeat: int) -> dict[str, Any]:
                 "retrieval": False,
             }
             samples.append(time_to_first_chunk(client, chat))
-        per_length[f"turns_{len(store.get(session.id).turns)}"] = spread(samples)
+        per_length[f"turns_{turns}"] = spread(samples)
     out["session_message_before_generation"] = per_length
 
     # /ping while 60 streams are opened together (8 run, 32 wait, the rest get 429).
