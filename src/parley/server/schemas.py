@@ -95,6 +95,15 @@ class SessionRename(BaseModel):
     title: str = Field(min_length=1, max_length=200)
 
 
+class FeedbackBody(BaseModel):
+    """A rating of an assistant turn: thumbs up (`good`), down (`bad`), or null to remove it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    rating: Literal["good", "bad"] | None
+    comment: str | None = Field(default=None, max_length=2000)
+
+
 class ErrorBody(BaseModel):
     message: str
     type: str

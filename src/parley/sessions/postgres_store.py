@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 from parley.sessions.base import (
     ANY_OWNER,
     Clock,
+    Feedback,
     OwnerFilter,
     Session,
     SessionError,
@@ -69,6 +70,8 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX parley_sessions_expires ON parley_sessions (expires_at) "
         "WHERE expires_at IS NOT NULL",
     ),
+    # 2: turn feedback (thumbs up/down and a comment on assistant turns), JSONB or NULL.
+    ("ALTER TABLE parley_turns ADD COLUMN feedback JSONB",),
 )
 
 _COLUMNS = "id, owner, title, created_at, updated_at, expires_at, version, turn_count"
@@ -168,7 +171,7 @@ class PostgresSessionStore(SessionStore):
         # One statement, so one snapshot: the turns always match the session row's version.
         rows = conn.execute(
             "SELECT s.id, s.owner, s.title, s.created_at, s.updated_at, s.expires_at, s.version, "
-            "t.role, t.text, t.time, t.labels, t.sources, t.params "
+            "t.role, t.text, t.time, t.labels, t.sources, t.params, t.feedback "
             "FROM parley_sessions s LEFT JOIN parley_turns t ON t.session_id = s.id "
             "WHERE s.id = %s ORDER BY t.seq",
             (session_id,),
@@ -177,7 +180,15 @@ class PostgresSessionStore(SessionStore):
             return None
         first = rows[0]
         turns = [
-            StoredTurn(role=r[7], text=r[8], time=r[9], labels=r[10], sources=r[11], params=r[12])
+            StoredTurn(
+                role=r[7],
+                text=r[8],
+                time=r[9],
+                labels=r[10],
+                sources=r[11],
+                params=r[12],
+                feedback=Feedback.model_validate(r[13]) if r[13] is not None else None,
+            )
             for r in rows
             if r[7] is not None
         ]
@@ -258,8 +269,8 @@ class PostgresSessionStore(SessionStore):
             with conn.cursor() as cursor:
                 cursor.executemany(
                     "INSERT INTO parley_turns "
-                    "(session_id, seq, role, text, time, labels, sources, params) "
-                    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+                    "(session_id, seq, role, text, time, labels, sources, params, feedback) "
+                    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
                     [
                         (
                             session_id,
@@ -270,11 +281,37 @@ class PostgresSessionStore(SessionStore):
                             Jsonb(d["labels"]),
                             Jsonb(d["sources"]),
                             Jsonb(d["params"]),
+                            Jsonb(d["feedback"]) if d["feedback"] is not None else None,
                         )
                         for i, (t, d) in enumerate(zip(turns, dumped, strict=True))
                     ],
                 )
             self._touch(conn, session_id, now, turns=len(turns))
+            return self._load(conn, session_id)  # type: ignore[return-value]
+
+    def set_feedback(
+        self,
+        session_id: str,
+        turn: int,
+        feedback: Feedback | None,
+        *,
+        owner: OwnerFilter = ANY_OWNER,
+    ) -> Session:
+        check_session_id(session_id)
+        with self._transaction() as conn:
+            row = self._row(conn, session_id, lock=True)
+            if row is None or not self._live(row, owner, self.now()):
+                raise SessionNotFound(f"session {session_id!r} not found")
+            found = conn.execute(
+                "SELECT role FROM parley_turns WHERE session_id = %s AND seq = %s",
+                (session_id, turn),
+            ).fetchone()
+            self.check_feedback_target(session_id, turn, found[0] if found else None)
+            value = Jsonb(feedback.model_dump(mode="json")) if feedback else None
+            conn.execute(
+                "UPDATE parley_turns SET feedback = %s WHERE session_id = %s AND seq = %s",
+                (value, session_id, turn),
+            )
             return self._load(conn, session_id)  # type: ignore[return-value]
 
     def rename(self, session_id: str, title: str, *, owner: OwnerFilter = ANY_OWNER) -> Session:
