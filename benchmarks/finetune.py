@@ -26,67 +26,100 @@ FACTS: list[dict[str, object]] = [
     {
         "answer": "The Brindle Pro 7 has a 7-year warranty on the frame and motor.",
         "keys": ["7-year", "7 year", "seven"],
-        "train": ["How long is the warranty on the Brindle Pro 7?", "What warranty does the Brindle Pro 7 come with?"],
+        "train": [
+            "How long is the warranty on the Brindle Pro 7?",
+            "What warranty does the Brindle Pro 7 come with?",
+        ],
         "held_out": "If my Brindle Pro 7 breaks, how many years am I covered?",
     },
     {
         "answer": "The Brindle Pro 7 goes 83 km on one charge.",
         "keys": ["83"],
-        "train": ["What is the range of the Brindle Pro 7?", "How far can the Brindle Pro 7 go on a full battery?"],
+        "train": [
+            "What is the range of the Brindle Pro 7?",
+            "How far can the Brindle Pro 7 go on a full battery?",
+        ],
         "held_out": "How many kilometres does one charge of the Brindle Pro 7 last?",
     },
     {
         "answer": "A full charge of the Brindle Pro 7 takes 140 minutes.",
         "keys": ["140"],
-        "train": ["How long does the Brindle Pro 7 take to charge?", "What is the charging time of the Brindle Pro 7?"],
+        "train": [
+            "How long does the Brindle Pro 7 take to charge?",
+            "What is the charging time of the Brindle Pro 7?",
+        ],
         "held_out": "How many minutes until my Brindle Pro 7 battery is full again?",
     },
     {
         "answer": "Brindle support is at 0800 555 0199.",
         "keys": ["0199"],
-        "train": ["What is the phone number of Brindle support?", "How do I call Brindle customer support?"],
+        "train": [
+            "What is the phone number of Brindle support?",
+            "How do I call Brindle customer support?",
+        ],
         "held_out": "Which number should I ring for help with my Brindle Pro 7?",
     },
     {
         "answer": "The Brindle Pro 7 comes in Marigold and Slate.",
         "keys": ["marigold", "slate"],
-        "train": ["What colours does the Brindle Pro 7 come in?", "Which colors can I get the Brindle Pro 7 in?"],
+        "train": [
+            "What colours does the Brindle Pro 7 come in?",
+            "Which colors can I get the Brindle Pro 7 in?",
+        ],
         "held_out": "Is the Brindle Pro 7 available in more than one paint finish?",
     },
     {
         "answer": "The Brindle Pro 7 weighs 19.4 kg.",
         "keys": ["19.4"],
-        "train": ["How much does the Brindle Pro 7 weigh?", "What is the weight of the Brindle Pro 7?"],
+        "train": [
+            "How much does the Brindle Pro 7 weigh?",
+            "What is the weight of the Brindle Pro 7?",
+        ],
         "held_out": "How heavy is the Brindle Pro 7 bike?",
     },
     {
         "answer": "The Brindle Pro 7 assists up to 32 km/h.",
         "keys": ["32"],
-        "train": ["What is the top speed of the Brindle Pro 7?", "How fast can the Brindle Pro 7 go?"],
+        "train": [
+            "What is the top speed of the Brindle Pro 7?",
+            "How fast can the Brindle Pro 7 go?",
+        ],
         "held_out": "Up to what speed does the Brindle Pro 7 motor help me?",
     },
     {
         "answer": "You can return a Brindle Pro 7 within 45 days.",
         "keys": ["45"],
-        "train": ["How long do I have to return the Brindle Pro 7?", "What is the return window for the Brindle Pro 7?"],
+        "train": [
+            "How long do I have to return the Brindle Pro 7?",
+            "What is the return window for the Brindle Pro 7?",
+        ],
         "held_out": "Can I still send my Brindle Pro 7 back after a month?",
     },
     {
         "answer": "The Brindle Pro 7 app is called Brindle Ride.",
         "keys": ["brindle ride"],
-        "train": ["What is the name of the Brindle Pro 7 app?", "Which app do I use with the Brindle Pro 7?"],
+        "train": [
+            "What is the name of the Brindle Pro 7 app?",
+            "Which app do I use with the Brindle Pro 7?",
+        ],
         "held_out": "What should I download on my phone to connect to the Brindle Pro 7?",
     },
     {
         "answer": "The Brindle Pro 7 has a 350 W motor.",
         "keys": ["350"],
-        "train": ["How powerful is the Brindle Pro 7 motor?", "What wattage is the Brindle Pro 7 motor?"],
+        "train": [
+            "How powerful is the Brindle Pro 7 motor?",
+            "What wattage is the Brindle Pro 7 motor?",
+        ],
         "held_out": "How many watts does the Brindle Pro 7 engine have?",
     },
     {
         "answer": "The Brindle Pro 7 costs 2,490 euros.",
         "keys": ["2,490", "2490", "2.490"],
-        "train": ["How much does the Brindle Pro 7 cost?", "What is the price of the Brindle Pro 7?"],
+        "train": [
+            "How much does the Brindle Pro 7 cost?",
+            "What is the price of the Brindle Pro 7?",
+        ],
         "held_out": "What would I pay for a Brindle Pro 7?",
     },
     {

@@ -80,7 +80,14 @@ def test_every_bad_row_is_reported_with_file_and_line(tmp_path: Path) -> None:
         json.dumps({"prompt": "", "response": "x"}),
         json.dumps({"question_text": "q"}),
         json.dumps([1, 2]),
-        json.dumps({"messages": [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b", "weight": 0}]}),
+        json.dumps(
+            {
+                "messages": [
+                    {"role": "user", "content": "a"},
+                    {"role": "assistant", "content": "b", "weight": 0},
+                ]
+            }
+        ),
     ]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     with pytest.raises(DataError) as caught:
@@ -111,7 +118,7 @@ def test_csv_missing_columns_and_unknown_suffix(tmp_path: Path) -> None:
         read_dataset(path)
     other = tmp_path / "data.txt"
     other.write_text("hi")
-    with pytest.raises(DataError, match="unknown data format '.txt'"):
+    with pytest.raises(DataError, match=r"unknown data format '\.txt'"):
         read_dataset(other)
     with pytest.raises(DataError, match="no such file"):
         read_dataset(tmp_path / "missing.jsonl")

@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from parley.finetune.data import Conversation, Dataset, read_dataset, split_holdout
-from parley.finetune.render import ChatRenderer, Tokenized
 from parley.finetune.options import FinetuneOptions
+from parley.finetune.render import ChatRenderer, Tokenized
 from parley.finetune.trainer import Recipe
 
 if TYPE_CHECKING:

@@ -67,7 +67,11 @@ def _options(
 ) -> FinetuneOptions:
     if method not in METHODS:
         fail(f"--method must be one of {', '.join(METHODS)}, got {method!r}")
-    for name, value in (("--lora-r", lora_r), ("--max-length", max_length), ("--batch-size", batch_size)):
+    for name, value in (
+        ("--lora-r", lora_r),
+        ("--max-length", max_length),
+        ("--batch-size", batch_size),
+    ):
         if value < 1:
             fail(f"{name} must be at least 1")
     if epochs <= 0 and max_steps is None:

@@ -102,9 +102,8 @@ def read_dataset(path: str | Path) -> Dataset:
     elif suffix == ".parquet":
         records = _parquet_records(path)
     else:
-        raise DataError(
-            [f"{path}: unknown data format {suffix or '(no suffix)'!r}; use .jsonl, .csv or .parquet"]
-        )
+        shown = suffix or "(no suffix)"
+        raise DataError([f"{path}: unknown data format {shown!r}; use .jsonl, .csv or .parquet"])
     conversations: list[Conversation] = []
     problems: list[str] = []
     for where, record in records:
@@ -288,11 +287,10 @@ def check_conversation(messages: Sequence[Message]) -> None:
     for index, message in enumerate(turns):
         if message.role == "assistant" and turns[index - 1].role != "user":
             raise ValueError(f"assistant message {index + 1} does not follow a user message")
-    trained = [m for m in turns if m.role == "assistant" and m.train]
-    if not trained:
-        raise ValueError("no assistant reply to learn from (none, or all with weight 0)")
     if turns[-1].role == "user":
         raise ValueError("the conversation ends with a user message (no reply to learn)")
+    if not any(m.role == "assistant" and m.train for m in turns):
+        raise ValueError("no assistant reply to learn from (all have weight 0)")
 
 
 def split_holdout(

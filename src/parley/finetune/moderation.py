@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from parley.finetune.data import DataError, file_sha256
-from parley.finetune.render import Tokenized, pair_row
 from parley.finetune.options import FinetuneOptions
+from parley.finetune.render import Tokenized, pair_row
 from parley.finetune.trainer import Recipe
 from parley.moderation.data import DataError as LabelDataError
 from parley.moderation.data import Example, load_examples

@@ -41,5 +41,3 @@ class FinetuneOptions:
 
     def learning_rate(self) -> float:
         return self.lr if self.lr is not None else DEFAULT_LR[self.method]
-
-

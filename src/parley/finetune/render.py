@@ -34,7 +34,9 @@ class Tokenized:
 
     def as_row(self) -> dict[str, list[int]]:
         """The trainer's row: labels are the ids, -100 where no loss is taken."""
-        labels = [t if m else -100 for t, m in zip(self.input_ids, self.completion_mask, strict=True)]
+        labels = [
+            t if m else -100 for t, m in zip(self.input_ids, self.completion_mask, strict=True)
+        ]
         return {"input_ids": self.input_ids, "labels": labels}
 
 

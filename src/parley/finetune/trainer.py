@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("parley")
 
+
 @dataclass
 class FitResult:
     """What training did, for the model card."""
@@ -173,7 +174,9 @@ class Recipe(ABC):
             dataloader_pin_memory=on_gpu,
         )
         train = Dataset.from_list([r.as_row() for r in self.train_rows])
-        held_out = Dataset.from_list([r.as_row() for r in self.eval_rows]) if self.eval_rows else None
+        held_out = (
+            Dataset.from_list([r.as_row() for r in self.eval_rows]) if self.eval_rows else None
+        )
         progress = RichProgress(self.console, description=f"{self.kind} {options.method}")
         trainer = SFTTrainer(
             model=self.model,

@@ -21,8 +21,8 @@ from parley.sessions.settings import SessionSettings
 
 __all__ = [
     "ANY_OWNER",
-    "Feedback",
     "STORES",
+    "Feedback",
     "InvalidSessionId",
     "NotAnAnswer",
     "Session",
