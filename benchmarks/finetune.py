@@ -204,7 +204,11 @@ def main() -> None:
     train, held_out = write_data(work)
     out_dir = work / "tuned"
     result: dict[str, object] = {
-        "machine": {"cpus": os.cpu_count(), "threads": args.threads},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "threads": args.threads,
+            "load_average_at_start": os.getloadavg()[0],
+        },
         "data": {"train_chats": sum(len(f["train"]) for f in FACTS), "held_out_chats": len(FACTS)},  # type: ignore[arg-type,misc]
         "flags": args.extra,
     }
@@ -221,12 +225,16 @@ def main() -> None:
     if done.returncode != 0:
         print(done.stderr[-3000:], file=sys.stderr)
         raise SystemExit(f"parley finetune failed ({done.returncode})")
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     manifest = json.loads((out_dir / "parley-finetune.json").read_text())
     result["finetune"] = {
         "command_wall_s": round(wall, 1),
         "train_s": manifest["training"]["seconds"],
         "steps": manifest["training"]["steps"],
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1),
+        "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+        # CPU seconds of the whole command: on a shared machine the honest size of the work
+        # (on an idle 2-core box the wall time is about this divided by the threads).
+        "command_cpu_s": round(usage.ru_utime + usage.ru_stime, 1),
         "eval": manifest["eval"],
         "parameters": manifest["parameters"],
     }

@@ -95,6 +95,11 @@ class Recipe(ABC):
         self.source = resolve_source(self.model_settings.source)
         settings = self.model_settings
         if options.method == "qlora":
+            if not torch.cuda.is_available():
+                raise FinetuneError(
+                    "--method qlora trains on 4-bit weights (bitsandbytes) and needs a CUDA GPU; "
+                    "none is visible: use --method lora (or full) on the CPU"
+                )
             settings = settings.model_copy(update={"load_in": "4bit"})
         elif settings.load_in is not None:
             raise FinetuneError(
