@@ -48,7 +48,7 @@ class ChatRecipe(Recipe):
             self.train_conversations, self.eval_conversations = split_holdout(
                 self.dataset.conversations, eval_split, options.seed
             )
-        self.format_name = model_settings.format
+        self.format_name: str = model_settings.format
         self.system_prompt: str | None = model_settings.system_prompt
         self.renderer: ChatRenderer | None = None
         self.train_tokens = 0

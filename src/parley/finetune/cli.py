@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -16,7 +15,7 @@ from parley.finetune.options import METHODS, FinetuneOptions
 class _ChatByDefault(TyperGroup):
     """`parley finetune DATA ...` means `parley finetune chat DATA ...`."""
 
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
         if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
             args = ["chat", *args]
         return super().parse_args(ctx, args)
@@ -84,7 +83,7 @@ def _options(
     if not targets:
         fail("--lora-targets is empty")
     return FinetuneOptions(
-        method=method,  # type: ignore[arg-type]
+        method=method,
         epochs=epochs,
         max_steps=max_steps,
         lr=lr,
@@ -264,10 +263,12 @@ def finetune_moderation(
     )  # fmt: skip
     _check_out(out, resume)
     moderation = settings.moderation
-    model_settings = ModelSettings(
-        source=model or moderation.llm_model,
-        **moderation.llm_model_options,
-        **({"threads": threads} if threads else {}),
+    model_settings = ModelSettings.model_validate(
+        {
+            "source": model or moderation.llm_model,
+            **moderation.llm_model_options,
+            **({"threads": threads} if threads else {}),
+        }
     )
     try:
         recipe = ModerationRecipe(

@@ -15,6 +15,7 @@ import platform
 import resource
 import shutil
 import time
+import warnings
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -151,6 +152,10 @@ class Recipe(ABC):
 
         options = self.options
         on_gpu = torch.cuda.is_available()
+        # transformers 5 renamed gradient checkpointing; TRL and peft still ask by the old name.
+        warnings.filterwarnings(
+            "ignore", message=r".*gradient_checkpointing.*", category=FutureWarning
+        )
         args = SFTConfig(
             output_dir=str(self.out_dir / "checkpoints"),
             num_train_epochs=options.epochs,
