@@ -54,6 +54,8 @@ def test_bad_feedback_requests(make_server):
     assert client.post(f"{base}/-1/feedback", json={"rating": "good"}).status_code == 422
     assert client.post(f"{base}/1/feedback", json={"rating": "great"}).status_code == 422
     assert client.post(f"{base}/1/feedback", json={}).status_code == 422
+    orphan = client.post(f"{base}/1/feedback", json={"rating": None, "comment": "hm"})
+    assert orphan.status_code == 422 and "goes with a rating" in orphan.json()["error"]["message"]
     long = client.post(f"{base}/1/feedback", json={"rating": "bad", "comment": "x" * 2001})
     assert long.status_code == 422
     missing = client.post("/v1/sessions/nope/turns/1/feedback", json={"rating": "good"})

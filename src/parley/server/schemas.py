@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 # -- SageMaker container contract ---------------------------------------------------------------
 
@@ -102,6 +102,12 @@ class FeedbackBody(BaseModel):
 
     rating: Literal["good", "bad"] | None
     comment: str | None = Field(default=None, max_length=2000)
+
+    @model_validator(mode="after")
+    def _comment_needs_rating(self) -> FeedbackBody:
+        if self.rating is None and self.comment:
+            raise ValueError("a comment goes with a rating (good or bad)")
+        return self
 
 
 class ErrorBody(BaseModel):
