@@ -8,19 +8,13 @@ get a 0 in `completion_mask` (no loss), reply tokens a 1.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from parley.engines.base import Turn
-from parley.engines.formats import (
-    ChatTemplateFormat,
-    OpenChatKitFormat,
-    PromptFormat,
-    build_format,
-)
+from parley.engines.formats import ChatTemplateFormat, OpenChatKitFormat, PromptFormat
 from parley.engines.sources import ModelSource
 from parley.finetune.data import Conversation, DataError
 
@@ -81,10 +75,19 @@ class ChatRenderer:
     ) -> None:
         self.tokenizer = tokenizer
         self.template = TokenizerTemplate(tokenizer, source)
-        self.format: PromptFormat = build_format(format_name, self.template, system_prompt)
+        self.format = self._build_format(format_name, system_prompt)
         self.max_length = max_length
         eos = tokenizer.eos_token
         self.eos_text: str | None = eos if isinstance(eos, str) and eos else None
+
+    def _build_format(self, name: str, system_prompt: str | None) -> PromptFormat:
+        # As engines.formats.build_format does for the server, on the tokenizer's template.
+        name = ChatTemplateFormat.resolve(name, self.template)
+        if name == ChatTemplateFormat.name:
+            return ChatTemplateFormat(self.template, system_prompt)
+        if name == OpenChatKitFormat.name:
+            return OpenChatKitFormat()
+        raise ValueError(f"unknown prompt format {name!r}; choose auto, openchatkit, chat-template")
 
     @property
     def format_name(self) -> str:
@@ -143,10 +146,8 @@ class ChatRenderer:
                 )
             moment = datetime.now().astimezone()
             return OpenChatKitFormat(now=lambda: moment)
-        if conversation.system is not None and isinstance(self.format, ChatTemplateFormat):
-            adjusted = copy.copy(self.format)
-            adjusted.system_prompt = conversation.system
-            return adjusted
+        if conversation.system is not None:
+            return self.format.with_system_prompt(conversation.system)
         return self.format
 
     def _reply_text(self, prompt_format: PromptFormat, turns: Sequence[Turn], prefix: str) -> str:

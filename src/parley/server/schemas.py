@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 class InvocationRequest(BaseModel):
     """The seed's payload: `{"inputs", "parameters", "session_id", "no_retrieval"}`."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
     inputs: str = Field(min_length=1)
     """The user's message."""
@@ -84,13 +84,13 @@ class ChatCompletionRequest(BaseModel):
 
 
 class SessionCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
     title: str | None = Field(default=None, max_length=200)
 
 
 class SessionRename(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
     title: str = Field(min_length=1, max_length=200)
 
@@ -98,23 +98,15 @@ class SessionRename(BaseModel):
 class FeedbackBody(BaseModel):
     """A rating of an assistant turn: thumbs up (`good`), down (`bad`), or null to remove it."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
     rating: Literal["good", "bad"] | None
+    """`good` (thumbs up), `bad` (thumbs down), or null to remove the rating."""
     comment: str | None = Field(default=None, max_length=2000)
+    """Optional words on what was good or wrong."""
 
     @model_validator(mode="after")
     def _comment_needs_rating(self) -> FeedbackBody:
         if self.rating is None and self.comment:
             raise ValueError("a comment goes with a rating (good or bad)")
         return self
-
-
-class ErrorBody(BaseModel):
-    message: str
-    type: str
-    code: int
-
-
-class ErrorResponse(BaseModel):
-    error: ErrorBody

@@ -7,17 +7,27 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
 
-from parley.server.app import authenticate, state_of
+from parley.server.deps import authenticate, state_of
 from parley.server.schemas import FeedbackBody, SessionCreate, SessionRename
+from parley.service import ServiceError
 from parley.sessions.base import (
     Feedback,
     InvalidSessionId,
     NotAnAnswer,
     SessionNotFound,
+    SessionStore,
     TurnNotFound,
 )
 
 router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
+
+
+def store_of(request: Request) -> SessionStore:
+    """The service's session store; a 400 (not a 500) when the server keeps no sessions."""
+    store = state_of(request).service.store
+    if store is None:
+        raise ServiceError("this server keeps no sessions (it was started without a store)")
+    return store
 
 
 @router.get("")
@@ -28,7 +38,7 @@ def list_sessions(
     offset: int = Query(0, ge=0),
 ) -> dict[str, Any]:
     """The caller's sessions, most recently updated first."""
-    store = state_of(request).service.store
+    store = store_of(request)
     items = store.list(owner, limit=limit, offset=offset)
     return {"object": "list", "data": [s.model_dump(mode="json") for s in items]}
 
@@ -38,7 +48,7 @@ def create_session(
     request: Request, body: SessionCreate | None = None, owner: str | None = Depends(authenticate)
 ) -> dict[str, Any]:
     """A new, empty session owned by the caller."""
-    store = state_of(request).service.store
+    store = store_of(request)
     session = store.create(owner, title=body.title if body else None)
     return session.model_dump(mode="json")
 
@@ -48,7 +58,7 @@ def get_session(
     session_id: str, request: Request, owner: str | None = Depends(authenticate)
 ) -> dict[str, Any]:
     """The whole session with its turns (the JSON export)."""
-    store = state_of(request).service.store
+    store = store_of(request)
     try:
         return store.export(session_id, owner=owner)
     except (SessionNotFound, InvalidSessionId):
@@ -63,7 +73,7 @@ def rename_session(
     owner: str | None = Depends(authenticate),
 ) -> dict[str, Any]:
     """Set the session's title."""
-    store = state_of(request).service.store
+    store = store_of(request)
     try:
         session = store.rename(session_id, body.title, owner=owner)
     except (SessionNotFound, InvalidSessionId):
@@ -76,7 +86,7 @@ def delete_session(
     session_id: str, request: Request, owner: str | None = Depends(authenticate)
 ) -> Response:
     """Delete the session; 404 when it is not the caller's."""
-    store = state_of(request).service.store
+    store = store_of(request)
     try:
         deleted = store.delete(session_id, owner=owner)
     except InvalidSessionId:
@@ -96,17 +106,17 @@ def rate_turn(
 ) -> dict[str, Any]:
     """Thumbs up (`good`) or down (`bad`) on an assistant turn, with an optional comment;
     `{"rating": null}` removes it. Ratings travel with `parley sessions export`."""
-    state = state_of(request)
+    store = store_of(request)
     feedback = Feedback(rating=body.rating, comment=body.comment) if body.rating else None
     try:
-        state.service.store.set_feedback(session_id, turn, feedback, owner=owner)
+        store.set_feedback(session_id, turn, feedback, owner=owner)
     except (SessionNotFound, InvalidSessionId):
         raise HTTPException(404, f"session {session_id} not found") from None
     except TurnNotFound as exc:
         raise HTTPException(404, str(exc)) from None
     except NotAnAnswer as exc:
         raise HTTPException(400, str(exc)) from None
-    state.metrics.feedback.labels(body.rating or "removed").inc()
+    state_of(request).metrics.feedback.labels(body.rating or "removed").inc()
     return {
         "session_id": session_id,
         "turn": turn,
