@@ -102,7 +102,7 @@ def test_sqlite_feedback_migration_upgrades_an_old_file(tmp_path: Path) -> None:
     path = tmp_path / "old.db"
     conn = sqlite3.connect(path)
     conn.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TEXT)")
-    for statement in MIGRATIONS[0]:
+    for statement in MIGRATIONS[0].statements:
         conn.execute(statement)
     conn.execute("INSERT INTO schema_version VALUES (1, 'then')")
     conn.execute("INSERT INTO sessions VALUES ('s1', NULL, NULL, 0, 0, NULL, 1, 2)")
