@@ -9,7 +9,8 @@ Method = Literal["lora", "qlora", "full"]
 METHODS: tuple[Method, ...] = ("lora", "qlora", "full")
 
 DEFAULT_LR = {"lora": 1e-3, "qlora": 1e-3, "full": 5e-5}
-"""Chosen by measurement on the FAQ benchmark (benchmarks/finetune.py)."""
+"""Common starting points for LoRA and full fine-tunes of small models. Not yet confirmed by a
+full run of benchmarks/finetune.py (the machine was saturated when these were set)."""
 
 
 class FinetuneError(RuntimeError):
@@ -18,7 +19,7 @@ class FinetuneError(RuntimeError):
 
 @dataclass
 class FinetuneOptions:
-    """Everything `parley finetune` can be told; defaults are the measured ones."""
+    """Everything `parley finetune` can be told, with its defaults."""
 
     method: Method = "lora"
     epochs: float = 8.0
