@@ -41,7 +41,7 @@ def resolve_embedder_path(model: str) -> str:
 
 
 @contextlib.contextmanager
-def _torch_threads(threads: int | None) -> Iterator[None]:
+def torch_threads(threads: int | None) -> Iterator[None]:
     """Runs the block with `threads` intra-op threads, then restores the previous count."""
     previous = torch.get_num_threads()
     if threads is None or threads == previous:
@@ -115,7 +115,7 @@ class Embedder:
             else contextlib.nullcontext()
         )
         small = len(texts) < BF16_MIN_BATCH
-        with autocast, _torch_threads(self.query_threads if small else None):
+        with autocast, torch_threads(self.query_threads if small else None):
             self._embed_sorted(texts, order, out, on_batch)
         return out
 

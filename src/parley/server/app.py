@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from parley.server.auth import KeyRing
+from parley.server.knowledge import ServerKnowledge, is_upload
 from parley.server.limits import GenerationGate, Overloaded, RateLimiter
 from parley.server.metrics import Metrics
 from parley.server.settings import ServerSettings
@@ -43,6 +44,7 @@ class ServerState:
         self.gate = GenerationGate(settings.max_active_generations, settings.max_queued_generations)
         self.metrics = Metrics()
         self.ready = True
+        self.knowledge = ServerKnowledge.for_service(service, settings)
 
 
 def state_of(request: Request) -> ServerState:
@@ -178,7 +180,8 @@ class LimitsAndMetrics:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        limit = self.state.settings.max_body_bytes
+        settings = self.state.settings
+        limit = settings.max_upload_bytes if is_upload(scope) else settings.max_body_bytes
         status = 500
         message = f"request body larger than {limit} bytes"
         length = dict(scope["headers"]).get(b"content-length", b"0")
@@ -218,7 +221,7 @@ class LimitsAndMetrics:
 
 def create_app(service: ChatService, settings: ServerSettings | None = None) -> FastAPI:
     """The Parley HTTP app around a ready `service`."""
-    from parley.server.routes import openai_routes, sagemaker, sessions, system, ui
+    from parley.server.routes import knowledge, openai_routes, sagemaker, sessions, system, ui
 
     settings = settings or ServerSettings()
     state = ServerState(service, settings)
@@ -226,6 +229,7 @@ def create_app(service: ChatService, settings: ServerSettings | None = None) -> 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
+        state.knowledge.close()
         service.close()
 
     app = FastAPI(title="Parley", version="0.1.0", lifespan=lifespan)
@@ -235,7 +239,12 @@ def create_app(service: ChatService, settings: ServerSettings | None = None) -> 
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> Response:
-        kinds = {401: "unauthorized", 404: "not_found", 405: "method_not_allowed"}
+        kinds = {
+            401: "unauthorized",
+            403: "permission_denied",
+            404: "not_found",
+            405: "method_not_allowed",
+        }
         return error_response(
             exc.status_code,
             str(exc.detail),
@@ -268,6 +277,6 @@ def create_app(service: ChatService, settings: ServerSettings | None = None) -> 
         log.exception("unhandled error")
         return error_response(500, f"internal error: {type(exc).__name__}", "internal_error")
 
-    for module in (system, sagemaker, openai_routes, sessions, ui):
+    for module in (system, sagemaker, openai_routes, sessions, knowledge, ui):
         app.include_router(module.router)
     return app
