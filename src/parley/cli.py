@@ -247,9 +247,7 @@ def serve(
     engine: Annotated[str | None, typer.Option(help="auto, transformers or llama.cpp.")] = None,
     kb: Annotated[
         str | None,
-        typer.Option(
-            "--kb", help="Default knowledge base (every base in the data dir is served)."
-        ),
+        typer.Option("--kb", help="Default knowledge base (every base in the data dir is served)."),
     ] = None,
 ) -> None:
     """Run the HTTP server: web chat, SageMaker contract, OpenAI API, sessions, knowledge

@@ -375,6 +375,7 @@ def add_to_index(
     on_progress: ProgressCallback | None = None,
     prepare: Callable[[list[Document]], None] | None = None,
     source_names: Sequence[str] | None = None,
+    skipped: list[SkippedFile] | None = None,
 ) -> Ingested:
     """Adds documents to an existing index without re-embedding what is there.
 
@@ -383,7 +384,7 @@ def add_to_index(
     change is made on a copy that is swapped in at the end: a crash leaves the index as it
     was. `prepare` may rename the documents (ids, sources) before they are indexed.
     """
-    skipped: list[SkippedFile] = []
+    skipped = skipped if skipped is not None else []
     docs = load_documents(sources, options, skipped)
     report_skipped(skipped, console if progress else None)
     if prepare is not None:
@@ -391,34 +392,34 @@ def add_to_index(
     if not docs:
         names = ", ".join(source_names or sources)
         raise RetrievalError(f"the sources {names} contain no text to add")
-    with lock_for(folder).acquire(timeout=settings.build_lock_timeout_s):
-        with staged_copy(folder) as staging:
-            index = open_index(staging, settings, embedder, writable=True)
-            try:
-                if replace:
-                    index.delete_documents(sorted({d.doc_id for d in docs}))
-                chunking = index.manifest.chunking
-                chunker = Chunker(
-                    embedder.count_tokens,
-                    chunking.max_tokens or settings.chunk_tokens,
-                    chunking.overlap_tokens
-                    if chunking.overlap_tokens is not None
-                    else settings.chunk_overlap,
-                )
-                chunks, vectors = embed_documents(
-                    docs,
-                    chunker,
-                    embedder,
-                    progress=progress,
-                    console=console,
-                    threads=ingest_threads(settings),
-                    on_progress=on_progress,
-                )
-                index.add_chunks(chunks, vectors)
-                index.refresh_keywords()
-                index.save(list(source_names or sources))
-            finally:
-                index.close()
+    lock = lock_for(folder).acquire(timeout=settings.build_lock_timeout_s)
+    with lock, staged_copy(folder) as staging:
+        index = open_index(staging, settings, embedder, writable=True)
+        try:
+            if replace:
+                index.delete_documents(sorted({d.doc_id for d in docs}))
+            chunking = index.manifest.chunking
+            chunker = Chunker(
+                embedder.count_tokens,
+                chunking.max_tokens or settings.chunk_tokens,
+                chunking.overlap_tokens
+                if chunking.overlap_tokens is not None
+                else settings.chunk_overlap,
+            )
+            chunks, vectors = embed_documents(
+                docs,
+                chunker,
+                embedder,
+                progress=progress,
+                console=console,
+                threads=ingest_threads(settings),
+                on_progress=on_progress,
+            )
+            index.add_chunks(chunks, vectors)
+            index.refresh_keywords()
+            index.save(list(source_names or sources))
+        finally:
+            index.close()
     return Ingested(len(docs), len(chunks), skipped)
 
 

@@ -112,7 +112,8 @@ def build_command(
         ),
     ] = None,
     name: Annotated[
-        str | None, typer.Option("--name", help="Name the base here; then all arguments are sources.")
+        str | None,
+        typer.Option("--name", help="Name the base here; then all arguments are sources."),
     ] = None,
     replace: Annotated[
         bool, typer.Option("--replace", help="Rebuild a base that exists, without asking.")
@@ -237,7 +238,8 @@ def list_command(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 def add_command(
     ctx: typer.Context,
     args: Annotated[
-        list[str], typer.Argument(metavar="NAME SOURCES...", help="The base, then files or folders.")
+        list[str],
+        typer.Argument(metavar="NAME SOURCES...", help="The base, then files or folders."),
     ],
     index_dir: IndexDirOpt = None,
     text_column: TextColumnOpt = None,
@@ -341,7 +343,9 @@ def search_command(
     ctx: typer.Context,
     args: Annotated[
         list[str],
-        typer.Argument(metavar="[NAME] QUERY", help="The base (default: settings), then the query."),
+        typer.Argument(
+            metavar="[NAME] QUERY", help="The base (default: settings), then the query."
+        ),
     ],
     k: Annotated[int, typer.Option("-k", "--top-k", min=1, max=100, help="Passages.")] = 5,
     filters: Annotated[

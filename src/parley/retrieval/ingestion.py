@@ -13,6 +13,7 @@ import shutil
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -147,8 +148,8 @@ class Ingestion:
         except (RetrievalError, OSError, ValueError) as exc:
             job.status = "failed"
             # Messages name files by their upload name, never by where they lie here.
-            job.error = str(exc).replace(f"{job.folder.resolve()}/", "").replace(
-                f"{job.folder}/", ""
+            job.error = (
+                str(exc).replace(f"{job.folder.resolve()}/", "").replace(f"{job.folder}/", "")
             )
         except Exception as exc:  # a worker thread must survive any one bad file
             job.status = "failed"
@@ -171,6 +172,25 @@ class Ingestion:
         def progress(done: int, total: int, documents: int) -> None:
             job.chunks_done, job.chunks_total, job.documents = done, total, documents
 
+        try:
+            self._write(job, folder, prepare, progress)
+        except RetrievalError as exc:
+            if "contain no text" not in str(exc) or not job.skipped:
+                raise
+            reasons = "; ".join(
+                s.reason if s.reason.startswith(s.path) else f"{s.path}: {s.reason}"
+                for s in job.skipped
+            )
+            raise RetrievalError(f"nothing in the upload could be read: {reasons}") from None
+
+    def _write(
+        self,
+        job: IngestionJob,
+        folder: Path,
+        prepare: Callable[[list[Document]], None],
+        progress: Callable[[int, int, int], None],
+    ) -> None:
+        bases = self.bases
         settings, embedder = bases.settings, bases.embedder
         with lock_for(folder).acquire(timeout=settings.build_lock_timeout_s):
             exists = bases.exists(job.knowledge_base)
@@ -196,6 +216,6 @@ class Ingestion:
             on_progress=progress,
             prepare=prepare,
             source_names=[UPLOAD_SOURCE],
+            skipped=job.skipped,
         )
-        job.skipped.extend(result.skipped)
         job.documents = result.documents

@@ -107,8 +107,12 @@ def _markdown_sections(text: str) -> list[tuple[str, str]]:
             sections.append((match.group(2).strip(), [line]))
         else:
             sections[-1][1].append(line)
-    parts = [(heading, "\n".join(lines).strip()) for heading, lines in sections]
-    parts = [(heading, body) for heading, body in parts if body]
+    # A heading with nothing under it (a title above the first subheading) is no section.
+    parts = [
+        (heading, "\n".join(lines).strip())
+        for heading, lines in sections
+        if any(line.strip() for line in (lines[1:] if heading else lines))
+    ]
     return parts if len(parts) > 1 else []
 
 
@@ -163,7 +167,7 @@ class PdfLoader:
             pages = [page.extract_text() or "" for page in reader.pages]
             meta_title = (reader.metadata or {}).get("/Title") if reader.metadata else None
         except (PyPdfError, OSError, ValueError) as exc:
-            raise SourceError(f"{path.name}: not a readable PDF ({exc})") from None
+            raise SourceError(f"{path}: not a readable PDF ({exc})") from None
         parts = [(f"page {n}", page.strip()) for n, page in enumerate(pages, 1) if page.strip()]
         text = "\n\n".join(body for _, body in parts)
         if text:
@@ -298,9 +302,9 @@ def load_source(
 ) -> Iterator[Document]:
     """Documents of one source: an embedded source name, a file, or a folder (recursively).
 
-    In a folder, files that cannot be read (unknown type, broken PDF, no text) are skipped and
-    appended to `skipped` with the reason; without a `skipped` list they are errors. A single
-    named file that cannot be read is always an error.
+    In a folder, files of unknown types are skipped, and so are files that cannot be read
+    (broken PDF, no text) when a `skipped` list is given: each is appended to it with the
+    reason; without one a file that cannot be read is an error. So is a single named file.
     """
     options = options or SourceOptions()
     name = SOURCE_ALIASES.get(spec, spec)
@@ -314,8 +318,7 @@ def load_source(
         files = sorted(
             p
             for p in path.rglob("*")
-            if p.is_file()
-            and not any(part.startswith(".") for part in p.relative_to(path).parts)
+            if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)
         )
         known = [p for p in files if p.suffix.lower() in FILE_LOADERS]
         if not known:
@@ -324,17 +327,17 @@ def load_source(
         for file in files:
             relative = file.relative_to(path).as_posix()
             if file.suffix.lower() not in FILE_LOADERS:
-                reason = (
-                    f"unsupported type {file.suffix!r}" if file.suffix else "no file extension"
-                )
-                _skip(skipped, relative, reason)
+                reason = f"unsupported type {file.suffix!r}" if file.suffix else "no file extension"
+                if skipped is not None:
+                    skipped.append(SkippedFile(relative, reason))
                 continue
             try:
                 docs = list(_load_file(file, options, source=spec))
             except (SourceError, OSError, UnicodeError) as exc:
                 if skipped is None:
                     raise
-                _skip(skipped, relative, str(exc).removeprefix(f"{file}: "))
+                reason = str(exc).replace(str(file), relative).removeprefix(f"{relative}: ")
+                _skip(skipped, relative, reason)
                 continue
             if not docs:
                 _skip(skipped, relative, "no text")
@@ -453,5 +456,5 @@ def _row_document(
         title=title or f"{_title_of(path)} #{row_ref}",
         uri=uri,
         doc_id=f"{path.resolve()}#{row_ref}",
-        metadata={**metadata, "file": path.name, "row": str(row_ref)},
+        metadata={**metadata, "file": path.name},
     )

@@ -43,8 +43,7 @@ class KnowledgeBaseAccessRules:
                 self.rules[_owner_of_hash(key)] = access
         # Plain-text keys in api_keys are hashed by the key ring the same way.
         self._known = {
-            _owner_of_hash(k if k.startswith("sha256:") else hash_key(k))
-            for k in settings.api_keys
+            _owner_of_hash(k if k.startswith("sha256:") else hash_key(k)) for k in settings.api_keys
         }
         self.fallback = self.rules.get("*", KnowledgeBaseAccess())
 

@@ -11,7 +11,7 @@ GET    /v1/knowledge_bases/{name}/jobs/{job_id}    an ingestion job's progress
 from __future__ import annotations
 
 from pathlib import PurePosixPath, PureWindowsPath
-from typing import Any
+from typing import Annotated, Any
 
 import anyio
 from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
@@ -78,7 +78,7 @@ def list_documents(
 async def upload_documents(
     name: str,
     request: Request,
-    files: list[UploadFile] = File(description="The files to add (.txt .md .html .pdf .jsonl .csv)."),
+    files: Annotated[list[UploadFile], File(description="Files: .txt .md .html .pdf .jsonl .csv")],
     owner: str | None = Depends(authenticate),
 ) -> JSONResponse:
     """Saves the files and queues their ingestion; follow the returned job for progress.
