@@ -236,7 +236,7 @@ def test_permissions_per_key(kb_server) -> None:
     assert as_reader.get("/v1/knowledge_bases/new").status_code == 404
 
 
-def _serve_replica(data_dir: str, port: int, ready: Any) -> None:
+def _serve_replica(data_dir: str, port: int) -> None:
     """One server process on the shared data dir (a replica)."""
     import uvicorn
 
@@ -249,8 +249,8 @@ def _serve_replica(data_dir: str, port: int, ready: Any) -> None:
     bases = KnowledgeBases(KB_SETTINGS, Path(data_dir), Embedder())
     retrieval = KnowledgeRetrieval(None, KB_SETTINGS, bases=bases)
     service = ChatService(FakeEngine(), OpenChatKitFormat(), None, retrieval=retrieval)
-    ready.set()
-    uvicorn.run(create_app(service, ServerSettings()), host="127.0.0.1", port=port)
+    app = create_app(service, ServerSettings())
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
 
 
 def test_two_server_processes_share_one_data_dir(tmp_path: Path, embedder: Any) -> None:
@@ -263,8 +263,7 @@ def test_two_server_processes_share_one_data_dir(tmp_path: Path, embedder: Any) 
     processes = []
     try:
         for port in ports:
-            ready = ctx.Event()
-            process = ctx.Process(target=_serve_replica, args=(str(data_dir), port, ready))
+            process = ctx.Process(target=_serve_replica, args=(str(data_dir), port))
             process.start()
             processes.append(process)
         clients = [httpx.Client(base_url=f"http://127.0.0.1:{p}", timeout=60) for p in ports]

@@ -113,7 +113,7 @@ def _markdown_sections(text: str) -> list[tuple[str, str]]:
         for heading, lines in sections
         if any(line.strip() for line in (lines[1:] if heading else lines))
     ]
-    return parts if len(parts) > 1 else []
+    return parts if any(heading for heading, _ in parts) else []
 
 
 class HtmlLoader:
@@ -149,7 +149,10 @@ class HtmlLoader:
         text = "\n".join(body for _, body in parts)
         if text:
             yield _file_document(
-                path, text, title or _title_of(path), parts=parts if len(parts) > 1 else []
+                path,
+                text,
+                title or _title_of(path),
+                parts=parts if any(label for label, _ in parts) else [],
             )
 
 
