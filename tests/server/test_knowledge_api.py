@@ -118,8 +118,9 @@ def test_upload_list_search_and_delete_real_files(kb_server, tmp_path: Path) -> 
         "garden.md",
         "kitchen.html",
         "pump.pdf",
-        "faq.jsonl",
-        "tools.csv",
+        "Returns (faq.jsonl)",
+        "Shipping (faq.jsonl)",
+        "Lantern (tools.csv)",
     }
     assert all(d["chunks"] >= 1 and d["uploaded"] for d in page["data"])
     assert by_name["pump.pdf"]["title"] == "Handmade PDF"

@@ -50,6 +50,7 @@ def test_pick_a_base_upload_list_and_delete(open_page, tmp_path: Path, ui_embedd
         expect(dialog).to_be_visible()
         expect(page.locator("#kb-title")).to_have_text("Documents of shop")
         expect(dialog.locator(".kb-documents li")).to_have_count(4)
+        expect(dialog.locator(".kb-doc-name").first).to_have_text("Steam engine (shop.jsonl)")
 
         upload = tmp_path / "lantern-notes.md"
         upload.write_text("# Lanterns\n\nA lantern burns oil behind glass to give light.\n")

@@ -170,7 +170,7 @@ class KnowledgeBases:
             "data": [
                 {
                     "id": document_key(row.doc_id),
-                    "name": row.metadata.get("file") or row.title,
+                    "name": _display_name(row.doc_id, row.title, row.metadata),
                     "title": row.title,
                     "uri": row.uri if is_web_address(row.uri) else "",
                     "chunks": row.chunks,
@@ -199,6 +199,16 @@ UPLOAD_SOURCE = "upload"
 
 class DocumentNotFound(RetrievalError):
     """No document with that id in the base."""
+
+
+def _display_name(doc_id: str, title: str, metadata: dict[str, Any]) -> str:
+    """A file's name; a row of a table or JSON-lines file is its title and the file's name."""
+    file = metadata.get("file")
+    if not isinstance(file, str) or not file:
+        return title
+    if "#" in doc_id.rsplit("/", 1)[-1]:
+        return f"{title} ({file})"
+    return file
 
 
 def _all_doc_ids(index: KnowledgeIndex) -> list[str]:

@@ -183,7 +183,7 @@
       : '';
     if (job.status === 'done') {
       return `Added ${job.documents} document${job.documents === 1 ? '' : 's'} ` +
-        `(${job.chunks_total} chunks).${skipped}`;
+        `(${job.chunks_total} chunk${job.chunks_total === 1 ? '' : 's'}).${skipped}`;
     }
     const eta = job.eta_s != null ? `, about ${Math.ceil(job.eta_s)} s left` : '';
     return `Indexing: ${job.chunks_done} of ${job.chunks_total || '?'} chunks${eta}.${skipped}`;
