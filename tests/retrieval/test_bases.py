@@ -159,3 +159,15 @@ def test_kill_during_ingestion_leaves_the_base_intact(
     add_to_index(folder, [str(extra)], settings, embedder, progress=False)
     assert not list(folder.parent.glob(".kb.*-*"))
     assert bases.retriever("kb").index.table.count_documents() == 6
+
+
+def test_chat_and_serve_refuse_an_unknown_base_clearly(tmp_path: Path, env: dict[str, str]) -> None:
+    from parley.cli import app
+
+    animals, _ = _files(tmp_path)
+    _run(["build", "zoo", str(animals)], env)
+    for command in (["chat", "--kb", "nope", "-m", "hi"], ["serve", "--kb", "nope"]):
+        result = runner.invoke(app, command, env=env)
+        out = " ".join(result.output.split())
+        assert result.exit_code == 2, out
+        assert "no knowledge base 'nope'" in out and "there are: zoo" in out

@@ -193,7 +193,7 @@ def list_command(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 
     settings = settings_from(ctx)
     bases = KnowledgeBases(settings.retrieval, settings.data_dir)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name in bases.names():
         from parley.retrieval.manifest import Manifest
 
