@@ -149,6 +149,7 @@ def bench_ingestion(n_docs: int, repeats: int) -> dict[str, object]:
                 )
                 runs[threads].append(time.perf_counter() - started)
                 chunks = manifest.chunks
+                print(f"ingestion: {threads} thread(s) {runs[threads][-1]:.1f}s", file=sys.stderr)
         out["chunks"] = chunks
         for threads, seconds in runs.items():
             ordered = sorted(seconds)
