@@ -183,7 +183,7 @@ def test_passages_know_their_section_or_page_and_never_a_path(
     index = open_or_build(
         tmp_path / "kb", settings, embedder, sources=[str(docs)], progress=False
     ).index
-    retriever = IndexRetriever.from_settings(index, embedder, settings)
+    retriever = IndexRetriever.from_index(index, embedder, settings)
 
     def top(query: str) -> dict:
         return retriever.search(query, 1)[0].source_dict()

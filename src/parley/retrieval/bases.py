@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from parley.protocols import TextEmbedder
 from parley.retrieval.build import delete_from_index, open_index
 from parley.retrieval.documents import is_web_address
-from parley.retrieval.embedder import Embedder
 from parley.retrieval.errors import IndexNotFoundError, RetrievalError
 from parley.retrieval.index import KnowledgeIndex
 from parley.retrieval.manifest import MANIFEST_FILE
@@ -57,7 +57,7 @@ class KnowledgeBases:
     """The named bases of one data directory, opened lazily and reopened when changed."""
 
     def __init__(
-        self, settings: RetrievalSettings, data_dir: Path, embedder: Embedder | None = None
+        self, settings: RetrievalSettings, data_dir: Path, embedder: TextEmbedder | None = None
     ) -> None:
         self.settings = settings
         self.root = Path(data_dir).expanduser() / INDEXES
@@ -67,8 +67,10 @@ class KnowledgeBases:
         self._lock = threading.Lock()
 
     @property
-    def embedder(self) -> Embedder:
+    def embedder(self) -> TextEmbedder:
         if self._embedder is None:
+            from parley.retrieval.embedder import Embedder
+
             self._embedder = Embedder(
                 self.settings.embedder, batch_size=self.settings.embed_batch_size
             )
@@ -125,7 +127,7 @@ class KnowledgeBases:
                 if cached is not None:
                     return cached.retriever
                 raise KnowledgeBaseNotFound(f"knowledge base {name!r} not found") from None
-            retriever = IndexRetriever.from_settings(index, self.embedder, self.settings)
+            retriever = IndexRetriever.from_index(index, self.embedder, self.settings)
             # The replaced index is not closed here: a search in another thread may still be
             # reading it; its files stay readable after the swap and close when collected.
             self._opened[name] = _Opened(stamp, index, retriever)
@@ -136,7 +138,7 @@ class KnowledgeBases:
         stamp = _stamp(index.folder)
         if stamp is None:
             return
-        retriever = IndexRetriever.from_settings(index, self.embedder, self.settings)
+        retriever = IndexRetriever.from_index(index, self.embedder, self.settings)
         with self._lock:
             self._opened[name] = _Opened(stamp, index, retriever)
 

@@ -21,10 +21,10 @@ import numpy as np
 from filelock import FileLock, Timeout
 from rich.console import Console
 
+from parley.protocols import TextEmbedder
 from parley.retrieval import vectors as vec
 from parley.retrieval.chunking import Chunker
 from parley.retrieval.documents import Chunk, Document
-from parley.retrieval.embedder import Embedder, torch_threads
 from parley.retrieval.errors import IndexNotFoundError, RetrievalError
 from parley.retrieval.index import KnowledgeIndex, now_iso
 from parley.retrieval.manifest import (
@@ -87,7 +87,11 @@ def lock_for(folder: Path) -> FileLock:
 
 
 def open_index(
-    folder: Path, settings: RetrievalSettings, embedder: Embedder | None, *, writable: bool = False
+    folder: Path,
+    settings: RetrievalSettings,
+    embedder: TextEmbedder | None,
+    *,
+    writable: bool = False,
 ) -> KnowledgeIndex:
     return KnowledgeIndex.open(
         folder,
@@ -101,7 +105,7 @@ def open_index(
 def open_or_build(
     folder: Path,
     settings: RetrievalSettings,
-    embedder: Embedder,
+    embedder: TextEmbedder,
     *,
     sources: Sequence[str] | None = None,
     options: SourceOptions | None = None,
@@ -150,7 +154,7 @@ def build_index(
     folder: Path,
     sources: Sequence[str],
     settings: RetrievalSettings,
-    embedder: Embedder,
+    embedder: TextEmbedder,
     *,
     options: SourceOptions | None = None,
     progress: bool = True,
@@ -330,7 +334,7 @@ def report_skipped(skipped: Sequence[SkippedFile], console: Console | None) -> N
 def embed_documents(
     docs: Sequence[Document],
     chunker: Chunker,
-    embedder: Embedder,
+    embedder: TextEmbedder,
     *,
     progress: bool = True,
     console: Console | None = None,
@@ -357,6 +361,8 @@ def embed_documents(
             if on_progress is not None:
                 on_progress(done, len(chunks), len(docs))
 
+        from parley.retrieval.embedder import torch_threads
+
         with torch_threads(threads):
             vectors = embedder.embed([c.embedding_text() for c in chunks], on_batch=advance)
     return chunks, vectors
@@ -366,7 +372,7 @@ def add_to_index(
     folder: Path,
     sources: Sequence[str],
     settings: RetrievalSettings,
-    embedder: Embedder,
+    embedder: TextEmbedder,
     *,
     options: SourceOptions | None = None,
     replace: bool = True,

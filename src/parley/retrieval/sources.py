@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Protocol
 from urllib.parse import quote
 
+from parley.jsonl import read_jsonl
 from parley.retrieval.documents import Document, Part
 from parley.retrieval.errors import SourceError
 from parley.retrieval.settings import DEFAULT_SOURCE
@@ -50,7 +51,7 @@ class TextLoader:
     file, else the file name: a heading further down names a section, not the document.
     """
 
-    extensions = (".txt", ".md", ".markdown", ".rst")
+    extensions: ClassVar[tuple[str, ...]] = (".txt", ".md", ".markdown", ".rst")
 
     def load(self, path: Path, options: SourceOptions) -> Iterator[Document]:
         text = _read_text(path)
@@ -120,7 +121,7 @@ class HtmlLoader:
     """HTML pages: the main text without markup, scripts, navigation or footers, in sections
     under their h1-h3 headings; titled by `<title>`, else the first `<h1>`."""
 
-    extensions = (".html", ".htm", ".xhtml")
+    extensions: ClassVar[tuple[str, ...]] = (".html", ".htm", ".xhtml")
     _NOISE = ("script", "style", "noscript", "nav", "header", "footer", "aside", "form", "svg")
     _MARK = "\x00section\x00"
 
@@ -159,7 +160,7 @@ class HtmlLoader:
 class PdfLoader:
     """PDF files: one document per file, titled by its metadata, one section per page."""
 
-    extensions = (".pdf",)
+    extensions: ClassVar[tuple[str, ...]] = (".pdf",)
 
     def load(self, path: Path, options: SourceOptions) -> Iterator[Document]:
         from pypdf import PdfReader
@@ -168,7 +169,7 @@ class PdfLoader:
         try:
             reader = PdfReader(str(path))
             pages = [page.extract_text() or "" for page in reader.pages]
-            meta_title = (reader.metadata or {}).get("/Title") if reader.metadata else None
+            meta_title = reader.metadata.get("/Title") if reader.metadata else None
         except (PyPdfError, OSError, ValueError) as exc:
             raise SourceError(f"{path}: not a readable PDF ({exc})") from None
         parts = [(f"page {n}", page.strip()) for n, page in enumerate(pages, 1) if page.strip()]
@@ -183,28 +184,20 @@ class PdfLoader:
 class JsonLinesLoader:
     """JSON lines: one object per line with a text field and optional title, uri, id, more."""
 
-    extensions = (".jsonl", ".ndjson")
+    extensions: ClassVar[tuple[str, ...]] = (".jsonl", ".ndjson")
 
     def load(self, path: Path, options: SourceOptions) -> Iterator[Document]:
-        with path.open(encoding="utf-8") as handle:
-            for number, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise SourceError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
-                if not isinstance(row, dict):
-                    raise SourceError(f"{path}:{number}: each line must be a JSON object")
-                doc = _row_document(row, path, number, options, where=f"{path}:{number}")
-                if doc is not None:
-                    yield doc
+        for where, row in read_jsonl(path, error=SourceError):
+            number = int(where.rpartition(":")[2])
+            doc = _row_document(row, path, number, options, where=where)
+            if doc is not None:
+                yield doc
 
 
 class CsvLoader:
     """CSV with a header row; the text column is chosen or guessed."""
 
-    extensions = (".csv", ".tsv")
+    extensions: ClassVar[tuple[str, ...]] = (".csv", ".tsv")
 
     def load(self, path: Path, options: SourceOptions) -> Iterator[Document]:
         csv.field_size_limit(2**31 - 1)
@@ -221,7 +214,7 @@ class CsvLoader:
 class ParquetLoader:
     """Parquet tables (e.g. OpenChatKit's Wikipedia table with `text_snippet`), in batches."""
 
-    extensions = (".parquet", ".pq")
+    extensions: ClassVar[tuple[str, ...]] = (".parquet", ".pq")
 
     def load(self, path: Path, options: SourceOptions) -> Iterator[Document]:
         import pyarrow.parquet as pq

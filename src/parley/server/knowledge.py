@@ -8,6 +8,8 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from fastapi import HTTPException
+
 from parley.server.settings import KnowledgeBaseAccess, ServerSettings
 from parley.service import NotFound, ServiceError
 
@@ -23,9 +25,9 @@ def is_upload(scope: dict[str, Any]) -> bool:
     return scope.get("method") == "POST" and bool(UPLOAD_PATH.match(scope.get("path", "")))
 
 
-class Forbidden(ServiceError):
-    status = 403
-    kind = "permission_denied"
+def forbidden(message: str) -> HTTPException:
+    """403: the key may read the base but not change it (an HTTP answer, not a service error)."""
+    return HTTPException(403, message)
 
 
 class KnowledgeBaseAccessRules:
@@ -121,9 +123,9 @@ class ServerKnowledge:
         if not exists and not create:
             raise NotFound(f"knowledge base {name!r} not found")
         if not self.settings.uploads:
-            raise Forbidden("uploads and deletions are turned off on this server (server.uploads)")
+            raise forbidden("uploads and deletions are turned off on this server (server.uploads)")
         if not self.access.can_write(owner, name):
-            raise Forbidden(f"this API key may not change knowledge base {name!r}")
+            raise forbidden(f"this API key may not change knowledge base {name!r}")
         return name
 
     def listing(self, owner: str | None) -> list[dict[str, Any]]:

@@ -15,7 +15,7 @@ KB_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 class InvocationRequest(BaseModel):
     """The seed's payload: `{"inputs", "parameters", "session_id", "no_retrieval"}`."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
     inputs: str = Field(min_length=1)
     """The user's message."""
@@ -91,22 +91,12 @@ class ChatCompletionRequest(BaseModel):
 
 
 class SessionCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
     title: str | None = Field(default=None, max_length=200)
 
 
 class SessionRename(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
     title: str = Field(min_length=1, max_length=200)
-
-
-class ErrorBody(BaseModel):
-    message: str
-    type: str
-    code: int
-
-
-class ErrorResponse(BaseModel):
-    error: ErrorBody

@@ -23,7 +23,7 @@ class KnowledgeBaseAccess(BaseModel):
 class ServerSettings(BaseModel):
     """HTTP server, access control and limits."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
     host: str = "127.0.0.1"
     """Address to bind; the default keeps the server on this machine."""

@@ -14,10 +14,10 @@ from pathlib import PurePosixPath, PureWindowsPath
 from typing import Annotated, Any
 
 import anyio
-from fastapi import APIRouter, Depends, File, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, HTTPException, Query, Request, UploadFile
 from fastapi.responses import JSONResponse
 
-from parley.server.app import authenticate, state_of
+from parley.server.deps import authenticate, state_of
 from parley.server.knowledge import ServerKnowledge
 from parley.service import NotFound, ServiceError
 
@@ -27,14 +27,12 @@ COPY_BLOCK = 1 << 20
 SNIFF_BYTES = 4096
 
 
-class UnsupportedType(ServiceError):
-    status = 415
-    kind = "unsupported_media_type"
+def unsupported_type(message: str) -> HTTPException:
+    return HTTPException(415, message)
 
 
-class TooLarge(ServiceError):
-    status = 413
-    kind = "request_too_large"
+def too_large(message: str) -> HTTPException:
+    return HTTPException(413, message)
 
 
 def knowledge_of(request: Request) -> ServerKnowledge:
@@ -103,7 +101,7 @@ async def upload_documents(
             seen.add(filename)
             suffix = PurePosixPath(filename).suffix.lower()
             if suffix not in UPLOAD_TYPES:
-                raise UnsupportedType(
+                raise unsupported_type(
                     f"{filename}: unsupported file type {suffix or '(none)'!r}; accepted: "
                     + " ".join(UPLOAD_TYPES)
                 )
@@ -173,7 +171,7 @@ async def _save(upload: UploadFile, target: Any, limit: int) -> int:
         while block := await upload.read(COPY_BLOCK):
             size += len(block)
             if size > limit:
-                raise TooLarge(f"{target.name}: larger than {limit} bytes")
+                raise too_large(f"{target.name}: larger than {limit} bytes")
             out.write(block)
     return size
 
