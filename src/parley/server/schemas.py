@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 KB_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 """A knowledge base name (a folder name under `<data_dir>/indexes/`)."""
@@ -100,3 +100,20 @@ class SessionRename(BaseModel):
     model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
     title: str = Field(min_length=1, max_length=200)
+
+
+class FeedbackBody(BaseModel):
+    """A rating of an assistant turn: thumbs up (`good`), down (`bad`), or null to remove it."""
+
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+
+    rating: Literal["good", "bad"] | None
+    """`good` (thumbs up), `bad` (thumbs down), or null to remove the rating."""
+    comment: str | None = Field(default=None, max_length=2000)
+    """Optional words on what was good or wrong."""
+
+    @model_validator(mode="after")
+    def _comment_needs_rating(self) -> FeedbackBody:
+        if self.rating is None and self.comment:
+            raise ValueError("a comment goes with a rating (good or bad)")
+        return self
