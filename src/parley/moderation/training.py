@@ -29,8 +29,9 @@ import numpy as np
 
 from parley.moderation.data import DEFAULT_SEED, Example
 from parley.moderation.labels import Label
+from parley.moderation.normalize import normalize
 
-HEAD_VERSION = 4
+HEAD_VERSION = 5
 """Bumped when the head's format or training recipe changes (invalidates cached heads)."""
 REGULARISATION_C = 16.0
 """Inverse L2 strength of the logistic regression (C, the n-gram weight and the intervention
@@ -169,7 +170,7 @@ def train_and_save(
     (folder, manifest)."""
     from parley.moderation.metrics import evaluate_predictions
 
-    texts = [e.text for e in train] + [e.text for e in dev]
+    texts = [normalize(e.text) for e in train] + [normalize(e.text) for e in dev]
     started = time.perf_counter()
     vectors = _embed_with_progress(embedder, texts, progress)
     head = fit_head(vectors[: len(train)], texts[: len(train)], [e.label for e in train], seed)
