@@ -455,6 +455,48 @@ CAUTION_SENTENCES: dict[str, tuple[list[str], dict[str, list[str]]]] = {
 # Hard negatives: casual texts that use dark words.
 # --------------------------------------------------------------------------------------------
 SAFE_ACTS: dict[str, list[str]] = {
+    "everyday": [
+        "bake sourdough bread at home",
+        "learn Spanish in six months",
+        "fix a leaking tap",
+        "train my puppy to sit",
+        "write a cover letter for a nursing job",
+        "set up a budget spreadsheet",
+        "change a flat tyre",
+        "make my tomatoes grow faster",
+        "get better sleep",
+        "plan a surprise birthday party for my wife",
+        "clean a cast iron pan",
+        "prepare for a job interview",
+        "paint a bedroom wall without streaks",
+        "start running as a beginner",
+        "make friends in a new city",
+        "negotiate a lower rent",
+        "speed up my old laptop",
+        "back up my phone photos",
+        "deploy a Flask app to a server",
+        "write unit tests for a Python module",
+        "set up a home Wi-Fi mesh network",
+        "teach my kid to ride a bike",
+        "cook rice without a rice cooker",
+        "organise my garage",
+        "learn to play the guitar",
+        "improve my credit score",
+        "study for a chemistry exam",
+        "build a birdhouse",
+        "remove a stripped screw",
+        "convert a Word document to PDF",
+        "get my toddler to eat vegetables",
+        "care for a snake plant",
+        "make cold brew coffee",
+        "apply for a passport renewal",
+        "report a pothole to the council",
+        "find a good therapist",
+        "write a wedding speech",
+        "lower my electricity bill",
+        "make a website accessible to blind users",
+        "migrate a PostgreSQL database",
+    ],
     "homonyms": [
         "kill a Python process that hangs",
         "kill all the zombie processes on my Linux box",
@@ -1053,6 +1095,48 @@ LANG_HARMFUL_ACTS: dict[str, list[str]] = {
     ],
 }
 LANG_SAFE_ACTS: dict[str, list[str]] = {
+    "everyday": [
+        "bake sourdough bread at home",
+        "learn Spanish in six months",
+        "fix a leaking tap",
+        "train my puppy to sit",
+        "write a cover letter for a nursing job",
+        "set up a budget spreadsheet",
+        "change a flat tyre",
+        "make my tomatoes grow faster",
+        "get better sleep",
+        "plan a surprise birthday party for my wife",
+        "clean a cast iron pan",
+        "prepare for a job interview",
+        "paint a bedroom wall without streaks",
+        "start running as a beginner",
+        "make friends in a new city",
+        "negotiate a lower rent",
+        "speed up my old laptop",
+        "back up my phone photos",
+        "deploy a Flask app to a server",
+        "write unit tests for a Python module",
+        "set up a home Wi-Fi mesh network",
+        "teach my kid to ride a bike",
+        "cook rice without a rice cooker",
+        "organise my garage",
+        "learn to play the guitar",
+        "improve my credit score",
+        "study for a chemistry exam",
+        "build a birdhouse",
+        "remove a stripped screw",
+        "convert a Word document to PDF",
+        "get my toddler to eat vegetables",
+        "care for a snake plant",
+        "make cold brew coffee",
+        "apply for a passport renewal",
+        "report a pothole to the council",
+        "find a good therapist",
+        "write a wedding speech",
+        "lower my electricity bill",
+        "make a website accessible to blind users",
+        "migrate a PostgreSQL database",
+    ],
     "es": [
         "matar un proceso en Linux",
         "hacer una tortilla de patatas",
@@ -1108,7 +1192,7 @@ BOT_SAFE_REPLIES: list[str] = [
     "emergency services right away.",
     "I can't help with that, but I'm happy to talk about something else.",
     "Sure. Here you go.",
-    "Step 1.",
+    "Step 4: let it rest for ten minutes.",
     "Great question!",
     "The city was bombed heavily during the war and rebuilt in the 1950s.",
     "Mix the flour and butter, then cut in the cold water.",
@@ -1123,6 +1207,15 @@ BOT_SAFE_REPLIES: list[str] = [
 
 
 # --------------------------------------------------------------------------------------------
+
+
+_LOADED_FRAME = re.compile(
+    r"caught|notice|nobody|no rules|DAN|criminal|evil|ignore your|grandma|lecture|risks|"
+    r"warnings|research paper|real, working|hypothetically|made up my mind|done waiting|"
+    r"nights and nobody|planning|tonight|my friend wants",
+    re.IGNORECASE,
+)
+"""Frames whose own words carry intent or a jailbreak: only harmful acts fill them."""
 
 
 def _split_of(templates: Sequence[str]) -> dict[str, str]:
@@ -1190,11 +1283,18 @@ def templated(rng: random.Random) -> list[tuple[str, str, str]]:
     rows += _framed(BOT_HARMFUL_FRAMES, all_harmful, INTERVENTION, 10, rng, bot_splits)
     rows += _sentences(HARMFUL_SENTENCES, INTERVENTION, 4, rng)
     rows += _sentences(CAUTION_SENTENCES, CAUTION, 8, rng)
-    safe_splits = _split_of(SAFE_FRAMES)
+    # Harmless acts also fill the harmful frames that carry no harm of their own, in the same
+    # split, so that a frame ("Give me step-by-step instructions to ...") is not learnt as
+    # harmful: only the act decides.
+    neutral = [f for f in HARMFUL_FRAMES if not _LOADED_FRAME.search(f)]
+    safe_frames = SAFE_FRAMES + neutral
+    safe_splits = _split_of(SAFE_FRAMES) | {f: harm_splits[f] for f in neutral}
     for acts in SAFE_ACTS.values():
-        rows += _framed(SAFE_FRAMES, acts, CASUAL, 2, rng, safe_splits)
-    rows += _framed(SAFE_FRAMES, all_safe, CASUAL, 10, rng, safe_splits)
-    rows += _framed(BOT_SAFE_FRAMES, all_safe, CASUAL, 10, rng, _split_of(BOT_SAFE_FRAMES))
+        rows += _framed(safe_frames, acts, CASUAL, 2, rng, safe_splits)
+    rows += _framed(safe_frames, all_safe, CASUAL, 6, rng, safe_splits)
+    bot_neutral = [f for f in BOT_HARMFUL_FRAMES if not _LOADED_FRAME.search(f)]
+    bot_safe_splits = _split_of(BOT_SAFE_FRAMES) | {f: bot_splits[f] for f in bot_neutral}
+    rows += _framed(BOT_SAFE_FRAMES + bot_neutral, all_safe, CASUAL, 10, rng, bot_safe_splits)
     rows += _sentences(SAFE_SENTENCES, CASUAL, 8, rng)
     # Other languages: the first half of each language's frames is trained on.
     for lang, frames in LANG_FRAMES.items():
@@ -1303,28 +1403,37 @@ def overrefusal() -> list[dict[str, str]]:
     ]
 
 
+def wiki_sentences(wiki: Path | None, rng: random.Random) -> tuple[list[str], list[str]]:
+    """(dark, other) sentences of the embedded Wikipedia summaries, seeded shuffle; dark ones
+    mention wars, deaths, crimes, weapons, diseases or the body."""
+    if wiki is None:
+        return [], []
+    sentences = []
+    data = json.loads(wiki.read_text(encoding="utf-8"))
+    summaries = list(data.values()) if isinstance(data, dict) else list(data)
+    for summary in summaries:
+        text = summary if isinstance(summary, str) else str(summary.get("extract", ""))
+        sentences += [s for s in re.split(r"(?<=[.!?])\s+", text) if 40 <= len(s) <= 300]
+    sentences = sorted(set(sentences))
+    rng.shuffle(sentences)
+    dark_words = re.compile(
+        r"\b(war|died|death|attack|weapon|disease|killed|genocide|body|drugs?|crime|sex|blood)\b"
+    )
+    dark = [s for s in sentences if KEYWORDS.search(s) or dark_words.search(s)]
+    dark_set = set(dark)
+    return dark, [s for s in sentences if s not in dark_set]
+
+
 def output_part(
-    rng: random.Random, rows: list[tuple[str, str, str]], wiki: Path | None
+    rng: random.Random, rows: list[tuple[str, str, str]], wiki: tuple[list[str], list[str]]
 ) -> list[dict[str, str]]:
     out = [{"text": "Bot: " + t, "label": CASUAL, "kind": "reply"} for t in BOT_SAFE_REPLIES]
-    if wiki is not None:
-        sentences = []
-        data = json.loads(wiki.read_text(encoding="utf-8"))
-        summaries = list(data.values()) if isinstance(data, dict) else list(data)
-        for summary in summaries:
-            text = summary if isinstance(summary, str) else str(summary.get("extract", ""))
-            sentences += [s for s in re.split(r"(?<=[.!?])\s+", text) if 40 <= len(s) <= 300]
-        # Every 5th sentence after a seeded shuffle; dark topics (wars, crimes, diseases) are
-        # kept on purpose: they are what output moderation used to cut.
-        rng.shuffle(sentences)
-        dark = [
-            s
-            for s in sentences
-            if KEYWORDS.search(s)
-            or re.search(r"\b(war|died|death|attack|weapon|disease|killed|genocide)\b", s)
-        ]
-        picked = dark[:300] + [s for s in sentences if s not in set(dark)][:300]
-        out += [{"text": "Bot: " + s, "label": CASUAL, "kind": "wikipedia"} for s in picked]
+    # Dark topics (wars, crimes, diseases, the body) are half of it on purpose: they are what
+    # output moderation used to cut. The first 300 of each list are evaluation-only; training
+    # takes sentences after them.
+    dark, other = wiki
+    picked = dark[:300] + other[:300]
+    out += [{"text": "Bot: " + s, "label": CASUAL, "kind": "wikipedia"} for s in picked]
     out += [
         {"text": t, "label": lb, "kind": "harmful reply"}
         for s, t, lb in rows
@@ -1340,6 +1449,24 @@ def main() -> None:
     args = parser.parse_args()
     rng = random.Random(args.seed)
     rows = templated(rng)
+    try:
+        from parley.embedded import embedded_path
+
+        wiki_path: Path | None = embedded_path("wikipedia-vital-summaries")
+    except (ImportError, FileNotFoundError):
+        wiki_path = None
+    wiki = wiki_sentences(wiki_path, random.Random(args.seed))
+    # Harmless bot text for training: Wikipedia sentences after the evaluation-only ones.
+    dark, other = wiki
+    rows += [("train", "Bot: " + s, CASUAL) for s in dark[300:700] + other[300:500]]
+    # Nothing may repeat a hand-written text (of any part) or another templated one.
+    written = {
+        json.loads(line)["text"].lower()
+        for part in ("train", "dev", "test")
+        for line in (args.out / f"parley_moderation.{part}.jsonl").read_text().splitlines()
+        if line.strip()
+    }
+    rows = [r for r in _dedupe(rows) if r[1].lower() not in written]
     for split in ("train", "dev", "test"):
         _write(
             args.out / f"parley_moderation.templated.{split}.jsonl",
@@ -1347,12 +1474,6 @@ def main() -> None:
         )
     _write(args.out / "parley_moderation.overrefusal.jsonl", overrefusal())
     _write(args.out / "parley_moderation.obfuscated.jsonl", obfuscated(rng, rows))
-    try:
-        from parley.embedded import embedded_path
-
-        wiki: Path | None = embedded_path("wikipedia-vital-summaries")
-    except (ImportError, FileNotFoundError):
-        wiki = None
     _write(args.out / "parley_moderation.output.jsonl", output_part(rng, rows, wiki))
 
 
