@@ -35,9 +35,11 @@ HEAD_VERSION = 5
 """Bumped when the head's format or training recipe changes (invalidates cached heads)."""
 REGULARISATION_C = 16.0
 """Inverse L2 strength of the logistic regression (C, the n-gram weight and the intervention
-weight were chosen together on the shipped dev part; the test part confirmed them)."""
-LEXICAL_WEIGHT = 1.5
-"""Scale of the n-gram block against the unit-length embedding."""
+weight were chosen together on the shipped dev part; C 4-32 and the intervention weight
+1.0-1.5 were compared again on issue 17's dev part)."""
+LEXICAL_WEIGHT = 2.0
+"""Scale of the n-gram block against the unit-length embedding (1.5 before issue 17; 2.0
+scored a little better on the new dev part on both recall and false blocks)."""
 INTERVENTION_WEIGHT = 1.5
 """Extra class weight on `needs intervention` on top of the inverse-frequency weights: a
 missed intervention shows harmful text, a false alarm only refuses one message (1.5 raised
