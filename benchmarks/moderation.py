@@ -22,8 +22,8 @@ import time
 from pathlib import Path
 
 from _stats import latency_summary
-from parley.moderation.base import build_moderator
 from parley.moderation.data import load_shipped, role_text
+from parley.moderation.factory import build_moderator
 from parley.moderation.labels import Label
 from parley.moderation.normalize import normalize
 from parley.moderation.settings import ModerationSettings
