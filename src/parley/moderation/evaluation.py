@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 
-from parley.moderation.base import Moderator
+from parley.moderation.base import Moderator, Role
 from parley.moderation.data import Example, role_of
 from parley.moderation.labels import Label
 from parley.moderation.metrics import EvalReport, evaluate_predictions
@@ -29,11 +29,12 @@ def decide_all(moderator: Moderator, policy: Policy, examples: Sequence[Example]
     """The policy's decision for each example: texts written `Bot: ...` are judged as bot
     replies under the output policy, the rest as user messages."""
     by_index: dict[int, Decision] = {}
-    for role in ("user", "bot"):
+    roles: tuple[Role, ...] = ("user", "bot")
+    for role in roles:
         indexed = [(i, e.text) for i, e in enumerate(examples) if role_of(e.text) == role]
-        results = moderator.moderate_many([text for _, text in indexed], role)  # type: ignore[arg-type]
+        results = moderator.moderate_many([text for _, text in indexed], role)
         for (i, text), result in zip(indexed, results, strict=True):
-            by_index[i] = policy.decide(result, role, text)  # type: ignore[arg-type]
+            by_index[i] = policy.decide(result, role, text)
     return [by_index[i] for i in range(len(examples))]
 
 
