@@ -6,6 +6,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+KB_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+"""A knowledge base name (a folder name under `<data_dir>/indexes/`)."""
+
 # -- SageMaker container contract ---------------------------------------------------------------
 
 
@@ -22,6 +25,8 @@ class InvocationRequest(BaseModel):
     """Continue this conversation; a new one is started when absent or unknown."""
     no_retrieval: bool = False
     """Answer without the knowledge base."""
+    knowledge_base: str | None = Field(default=None, pattern=KB_PATTERN)
+    """Parley: search this knowledge base instead of the default one."""
 
 
 class InvocationResponse(BaseModel):
@@ -71,6 +76,8 @@ class ChatCompletionRequest(BaseModel):
     """Parley: keep the history on the server under this session (see POST /v1/sessions)."""
     retrieval: bool | None = None
     """Parley: use the knowledge base (default: on when configured)."""
+    knowledge_base: str | None = Field(default=None, pattern=KB_PATTERN)
+    """Parley: search this knowledge base instead of the default one."""
 
     @field_validator("n")
     @classmethod

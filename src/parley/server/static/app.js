@@ -548,6 +548,8 @@
       top_k: s.top_k,
       max_tokens: s.max_tokens,
       retrieval: s.retrieval,
+      // The base picked in the knowledge-base picker (knowledge.js); absent: the default.
+      knowledge_base: window.ParleyKnowledge ? window.ParleyKnowledge.selected() : undefined,
     };
   }
 
