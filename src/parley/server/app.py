@@ -17,8 +17,9 @@ from starlette.routing import Match
 from parley.server.deps import ServerState, authenticate, state_of
 from parley.server.errors import STATUS_OF_KIND, bounded, error_response
 from parley.server.guard import BodyGuard, Rejected
+from parley.server.knowledge import is_upload
 from parley.server.limits import Overloaded
-from parley.server.routes import openai_routes, sagemaker, sessions, system, ui
+from parley.server.routes import knowledge, openai_routes, sagemaker, sessions, system, ui
 from parley.server.settings import ServerSettings
 from parley.server.streaming import (
     ClientGone,
@@ -106,6 +107,7 @@ def create_app(service: ChatService, settings: ServerSettings | None = None) -> 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
+        state.knowledge.close()
         service.close()
 
     app = FastAPI(title="Parley", version="0.1.0", lifespan=lifespan)
@@ -113,13 +115,25 @@ def create_app(service: ChatService, settings: ServerSettings | None = None) -> 
 
     # Outermost first: metrics see every answer, the guard's refusals included.
     app.add_middleware(
-        BodyGuard, max_body_bytes=settings.max_body_bytes, body_timeout_s=settings.body_timeout_s
+        BodyGuard,
+        max_body_bytes=settings.max_body_bytes,
+        body_timeout_s=settings.body_timeout_s,
+        max_upload_bytes=settings.max_upload_bytes,
+        is_upload=is_upload,
     )
     app.add_middleware(LimitsAndMetrics, state=state)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        kinds = {401: "unauthorized", 404: "not_found", 405: "method_not_allowed"}
+        kinds = {
+            401: "unauthorized",
+            403: "permission_denied",
+            404: "not_found",
+            405: "method_not_allowed",
+            409: "conflict",
+            413: "request_too_large",
+            415: "unsupported_media_type",
+        }
         headers = dict(getattr(exc, "headers", None) or {})
         if exc.status_code == 405:
             headers["Allow"] = allowed_methods(app, request)
@@ -162,6 +176,6 @@ def create_app(service: ChatService, settings: ServerSettings | None = None) -> 
         log.exception("unhandled error")
         return error_response(500, f"internal error: {type(exc).__name__}", "internal_error")
 
-    for module in (system, sagemaker, openai_routes, sessions, ui):
+    for module in (system, sagemaker, openai_routes, sessions, knowledge, ui):
         app.include_router(module.router)
     return app

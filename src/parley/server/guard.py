@@ -4,7 +4,8 @@
 What this middleware lets through is a UTF-8 JSON body without NUL characters or lone
 surrogates, declared as `application/json`, so routes and pydantic never see anything else:
 
-- a body over `server.max_body_bytes` is 413, with or without a content-length (chunked);
+- a body over `server.max_body_bytes` (`server.max_upload_bytes` for a document upload) is 413,
+  with or without a content-length (chunked);
 - a body not received within `server.body_timeout_s` is 408 (slow clients hold no worker);
 - JSON sent with another declared type (curl's `-d` default, SageMaker passing the client's
   type through) is accepted; a body that is not JSON is 415 when declared as something else,
@@ -111,10 +112,20 @@ def check_json_body(body: bytes, content_type: str) -> None:
 class BodyGuard:
     """Pure ASGI middleware applying the module's rules before any route runs."""
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int, body_timeout_s: float) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_body_bytes: int,
+        body_timeout_s: float,
+        max_upload_bytes: int | None = None,
+        is_upload: Callable[[Scope], bool] | None = None,
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.body_timeout_s = body_timeout_s
+        # Document uploads have their own, larger cap; everything else the body cap.
+        self.max_upload_bytes = max_upload_bytes or max_body_bytes
+        self.is_upload = is_upload or (lambda _: False)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in BODY_METHODS:
@@ -122,12 +133,13 @@ class BodyGuard:
             return
         headers = dict(scope["headers"])
         content_type = headers.get(b"content-type", b"").decode("latin-1")
+        limit = self.max_upload_bytes if self.is_upload(scope) else self.max_body_bytes
         try:
-            self._check_length(headers.get(b"content-length"))
+            self._check_length(headers.get(b"content-length"), limit)
             if content_type.lower().startswith(PASS_THROUGH_TYPES):
-                await self.app(scope, self._limited(receive), send)
+                await self.app(scope, self._limited(receive, limit), send)
                 return
-            body = await self._read(receive)
+            body = await self._read(receive, limit)
             if body:
                 check_json_body(body, content_type)
         except Rejected as exc:
@@ -139,20 +151,15 @@ class BodyGuard:
             ] + [(b"content-type", b"application/json")]
         await self.app(scope, _replay(body, receive), send)
 
-    def _check_length(self, length: bytes | None) -> None:
+    def _check_length(self, length: bytes | None, limit: int) -> None:
         if length is None:
             return
         if not length.isdigit():
             raise Rejected(400, "invalid content-length header", "invalid_request")
-        if int(length) > self.max_body_bytes:
-            raise self._too_large()
+        if int(length) > limit:
+            raise _too_large(limit)
 
-    def _too_large(self) -> Rejected:
-        return Rejected(
-            413, f"request body larger than {self.max_body_bytes} bytes", "request_too_large"
-        )
-
-    async def _read(self, receive: Receive) -> bytes:
+    async def _read(self, receive: Receive, limit: int) -> bytes:
         chunks: list[bytes] = []
         size = 0
         try:
@@ -163,8 +170,8 @@ class BodyGuard:
                         raise Rejected(400, "the client went away while sending", "invalid_request")
                     chunk = message.get("body", b"")
                     size += len(chunk)
-                    if size > self.max_body_bytes:  # chunked bodies carry no content-length
-                        raise self._too_large()
+                    if size > limit:  # chunked bodies carry no content-length
+                        raise _too_large(limit)
                     chunks.append(chunk)
                     if not message.get("more_body", False):
                         return b"".join(chunks)
@@ -175,7 +182,7 @@ class BodyGuard:
                 "request_timeout",
             ) from None
 
-    def _limited(self, receive: Receive) -> Receive:
+    def _limited(self, receive: Receive, limit: int) -> Receive:
         size = 0
 
         async def limited() -> Message:
@@ -183,11 +190,15 @@ class BodyGuard:
             with anyio.fail_after(self.body_timeout_s):
                 message = await receive()
             size += len(message.get("body", b""))
-            if size > self.max_body_bytes:
-                raise self._too_large()
+            if size > limit:
+                raise _too_large(limit)
             return message
 
         return limited
+
+
+def _too_large(limit: int) -> Rejected:
+    return Rejected(413, f"request body larger than {limit} bytes", "request_too_large")
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

@@ -4,11 +4,22 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 SessionId = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 """A session id as sent; its format (`parley.sessions.base.SESSION_ID`) is checked by
 the stores: 400."""
+
+KB_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+"""A knowledge base name (a folder name under `<data_dir>/indexes/`)."""
 
 # -- SageMaker container contract ---------------------------------------------------------------
 
@@ -26,6 +37,8 @@ class InvocationRequest(BaseModel):
     """Continue this conversation; a new one is started when absent or unknown."""
     no_retrieval: StrictBool = False
     """Answer without the knowledge base."""
+    knowledge_base: str | None = Field(default=None, pattern=KB_PATTERN)
+    """Parley: search this knowledge base instead of the default one."""
 
     @field_validator("inputs")
     @classmethod
@@ -83,6 +96,8 @@ class ChatCompletionRequest(BaseModel):
     """Parley: keep the history on the server under this session (see POST /v1/sessions)."""
     retrieval: StrictBool | None = None
     """Parley: use the knowledge base (default: on when configured)."""
+    knowledge_base: str | None = Field(default=None, pattern=KB_PATTERN)
+    """Parley: search this knowledge base instead of the default one."""
 
     @field_validator("n")
     @classmethod
@@ -121,6 +136,23 @@ class SessionRename(BaseModel):
         return value
 
 
+class FeedbackBody(BaseModel):
+    """A rating of an assistant turn: thumbs up (`good`), down (`bad`), or null to remove it."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, use_attribute_docstrings=True)
+
+    rating: Literal["good", "bad"] | None
+    """`good` (thumbs up), `bad` (thumbs down), or null to remove the rating."""
+    comment: str | None = Field(default=None, max_length=2000)
+    """Optional words on what was good or wrong."""
+
+    @model_validator(mode="after")
+    def _comment_needs_rating(self) -> FeedbackBody:
+        if self.rating is None and self.comment:
+            raise ValueError("a comment goes with a rating (good or bad)")
+        return self
+
+
 class ErrorBody(BaseModel):
     message: str
     type: str
@@ -134,9 +166,11 @@ class ErrorResponse(BaseModel):
 ERROR_DESCRIPTIONS = {
     400: "Invalid request: bad JSON, NUL characters or lone surrogates, invalid parameters",
     401: "Missing or invalid API key",
+    403: "The API key may not do this (knowledge base permissions, uploads turned off)",
     404: "Not found (a session that is missing, expired or someone else's)",
     405: "Method not allowed (the Allow header lists the allowed ones)",
     408: "The request body did not arrive in time",
+    409: "A reply still being written cannot be rated yet",
     413: "Request body too large",
     415: "The body is not JSON",
     422: "The JSON does not match the request schema",

@@ -2,7 +2,10 @@
 
 from parley.sessions.base import (
     ANY_OWNER,
+    PENDING,
+    Feedback,
     InvalidSessionId,
+    NotAnAnswer,
     Session,
     SessionError,
     SessionExists,
@@ -11,6 +14,8 @@ from parley.sessions.base import (
     SessionStore,
     SessionSummary,
     StoredTurn,
+    TurnNotFound,
+    TurnPending,
     VersionConflict,
 )
 from parley.sessions.factory import STORES, build_session_store
@@ -18,8 +23,11 @@ from parley.sessions.settings import SessionSettings
 
 __all__ = [
     "ANY_OWNER",
+    "PENDING",
     "STORES",
+    "Feedback",
     "InvalidSessionId",
+    "NotAnAnswer",
     "Session",
     "SessionError",
     "SessionExists",
@@ -29,6 +37,8 @@ __all__ = [
     "SessionStore",
     "SessionSummary",
     "StoredTurn",
+    "TurnNotFound",
+    "TurnPending",
     "VersionConflict",
     "build_session_store",
 ]

@@ -34,6 +34,29 @@ def _to_utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
+Rating = Literal["good", "bad"]
+
+PENDING = "pending"
+"""`labels["finish_reason"]` of the empty assistant turn stored with an accepted message,
+until the reply replaces it (`SessionStore.replace_turn`)."""
+
+
+class Feedback(BaseModel):
+    """A person's rating of an assistant turn: thumbs up (`good`) or down (`bad`)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    rating: Rating
+    comment: str | None = Field(default=None, max_length=2000)
+    """Optional words on what was good or wrong."""
+    time: AwareDatetime = Field(default_factory=utc_now)
+
+    @field_validator("time")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        return _to_utc(value)
+
+
 class StoredTurn(BaseModel):
     """One message of a conversation, with what produced or judged it."""
 
@@ -49,6 +72,8 @@ class StoredTurn(BaseModel):
     """Retrieval citations."""
     params: dict[str, Any] = Field(default_factory=dict)
     """Generation parameters used."""
+    feedback: Feedback | None = None
+    """The rating of an assistant turn, when someone gave one."""
 
     @field_validator("time")
     @classmethod
@@ -121,6 +146,18 @@ class SessionFull(SessionError):
 
 class VersionConflict(SessionError):
     """The session changed since the version the caller expected."""
+
+
+class TurnNotFound(SessionError):
+    """The session has no turn with that index."""
+
+
+class NotAnAnswer(SessionError, ValueError):
+    """Feedback goes on assistant turns only."""
+
+
+class TurnPending(SessionError, ValueError):
+    """The assistant turn is a reply still being written (or never finished): not rateable."""
 
 
 class InvalidSessionId(SessionError, ValueError):
@@ -219,6 +256,22 @@ class SessionStore(ABC):
         accepted message was stored with). SessionNotFound when missing, expired or foreign;
         IndexError when the session has no turn `index`."""
 
+    @abstractmethod
+    def set_feedback(
+        self,
+        session_id: str,
+        turn: int,
+        feedback: Feedback | None,
+        *,
+        owner: OwnerFilter = ANY_OWNER,
+    ) -> Session:
+        """Rate assistant turn `turn` (0-based, as in `turns`); None removes the rating.
+
+        Not a change of the conversation: version, updated_at and expiry stay. SessionNotFound
+        when missing, expired or foreign; TurnNotFound past the last turn; NotAnAnswer for a
+        user turn.
+        """
+
     def get_or_create(self, session_id: str, owner: str | None) -> Session:
         """`owner`'s session `session_id`, created empty when nobody has that id.
 
@@ -291,6 +344,22 @@ class SessionStore(ABC):
         if expected is None or version == expected:
             return None
         return VersionConflict(f"session {session_id!r} is at version {version}, not {expected}")
+
+    @staticmethod
+    def check_feedback_target(
+        session_id: str, turn: int, role: str | None, labels: dict[str, Any] | None = None
+    ) -> None:
+        """TurnNotFound when turn `turn` does not exist (role None), NotAnAnswer for a user's,
+        TurnPending for a reply not written yet (`labels` of the turn)."""
+        if role is None or turn < 0:
+            raise TurnNotFound(f"session {session_id!r} has no turn {turn}")
+        if role != "assistant":
+            raise NotAnAnswer(f"turn {turn} of session {session_id!r} is the user's; rate replies")
+        if (labels or {}).get("finish_reason") == PENDING:
+            raise TurnPending(
+                f"turn {turn} of session {session_id!r} is a reply still being written; "
+                "rate it once it is finished"
+            )
 
     @staticmethod
     def check_list_args(limit: int, offset: int) -> None:

@@ -1,4 +1,5 @@
-"""Sessions API: list, create, read (export), rename and delete the caller's conversations."""
+"""Sessions API: list, create, read (export), rename, delete and rate the caller's
+conversations."""
 
 from __future__ import annotations
 
@@ -7,14 +8,24 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
 
 from parley.server.deps import authenticate, state_of
-from parley.server.schemas import BODY_ERRORS, SessionCreate, SessionRename, error_responses
+from parley.server.schemas import (
+    BODY_ERRORS,
+    FeedbackBody,
+    SessionCreate,
+    SessionRename,
+    error_responses,
+)
 from parley.service import ServiceError
 from parley.sessions.base import (
     MAX_OFFSET,
+    Feedback,
     InvalidSessionId,
+    NotAnAnswer,
     SessionError,
     SessionNotFound,
     SessionStore,
+    TurnNotFound,
+    TurnPending,
     check_session_id,
 )
 
@@ -118,3 +129,39 @@ def delete_session(
     if not deleted:
         raise HTTPException(404, f"session {session_id} not found")
     return Response(status_code=204)
+
+
+@router.post(
+    "/{session_id}/turns/{turn}/feedback",
+    responses=error_responses(*BODY_ERRORS, 404, 409, 503),
+)
+def rate_turn(
+    session_id: SessionIdPath,
+    body: FeedbackBody,
+    request: Request,
+    turn: int = Path(ge=0, le=100_000, description="0-based index in the session's turns."),
+    owner: str | None = Depends(authenticate),
+) -> dict[str, Any]:
+    """Thumbs up (`good`) or down (`bad`) on an assistant turn, with an optional comment;
+    `{"rating": null}` removes it. A reply still being written is 409: rate it once it is
+    finished. Ratings travel with `parley sessions export`."""
+    store = store_of(request)
+    feedback = Feedback(rating=body.rating, comment=body.comment) if body.rating else None
+    try:
+        store.set_feedback(valid_id(session_id), turn, feedback, owner=owner)
+    except SessionNotFound:
+        raise HTTPException(404, f"session {session_id} not found") from None
+    except TurnNotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+    except NotAnAnswer as exc:
+        raise HTTPException(400, str(exc)) from None
+    except TurnPending as exc:
+        raise HTTPException(409, str(exc)) from None
+    except SessionError as exc:
+        raise unavailable(exc) from None
+    state_of(request).metrics.feedback.labels(body.rating or "removed").inc()
+    return {
+        "session_id": session_id,
+        "turn": turn,
+        "feedback": feedback.model_dump(mode="json") if feedback else None,
+    }
