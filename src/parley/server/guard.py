@@ -9,7 +9,8 @@ surrogates, declared as `application/json`, so routes and pydantic never see any
 - a body not received within `server.body_timeout_s` is 408 (slow clients hold no worker);
 - JSON sent with another declared type (curl's `-d` default, SageMaker passing the client's
   type through) is accepted; a body that is not JSON is 415 when declared as something else,
-  400 when declared as JSON; `multipart/form-data` (file uploads) passes through untouched;
+  400 when declared as JSON; `multipart/form-data` (file uploads) passes through untouched,
+  and is the only type a document upload takes (415 otherwise);
 - NUL characters (PostgreSQL cannot store them) and lone surrogates (not encodable as UTF-8)
   anywhere in the document, keys included, are 400 naming where.
 """
@@ -133,12 +134,19 @@ class BodyGuard:
             return
         headers = dict(scope["headers"])
         content_type = headers.get(b"content-type", b"").decode("latin-1")
-        limit = self.max_upload_bytes if self.is_upload(scope) else self.max_body_bytes
+        upload = self.is_upload(scope)
+        limit = self.max_upload_bytes if upload else self.max_body_bytes
         try:
             self._check_length(headers.get(b"content-length"), limit)
             if content_type.lower().startswith(PASS_THROUGH_TYPES):
                 await self.app(scope, self._limited(receive, limit), send)
                 return
+            if upload:
+                raise Rejected(
+                    415,
+                    "send the documents as multipart/form-data, in the form field 'files'",
+                    "unsupported_media_type",
+                )
             body = await self._read(receive, limit)
             if body:
                 check_json_body(body, content_type)
