@@ -126,3 +126,26 @@ def test_retrieval_gets_the_previous_user_message(fake_engine, tmp_path):
         ("Who painted the Mona Lisa?", None),
         ("Where is it displayed?", "Who painted the Mona Lisa?"),
     ]
+
+
+def test_invented_citation_marks_never_reach_the_user(fake_engine, tmp_path):
+    class OnePassage:
+        score = 0.9
+
+        def source_dict(self):
+            return {"title": "Rome", "uri": "kb://rome", "snippet": "Rome", "score": 0.9}
+
+    class Retrieval:
+        def retrieve(self, query, count_tokens, previous=None):
+            return "[1] Rome\nRome was founded in 753 BC.", [OnePassage()]
+
+    store = SQLiteSessionStore(tmp_path / "s.db")
+    service = ChatService(fake_engine, OpenChatKitFormat(), store, retrieval=Retrieval())
+    fake_engine.queue(" Rome", " was founded in 753 BC", " [", "1", "]", " [", "4", "].")
+    events, shown, reply = run(service, "When was Rome founded?")
+    pieces = [e.text for e in events if isinstance(e, Delta)]
+    assert shown == reply.text == "Rome was founded in 753 BC [1]."
+    assert not any("4" in piece for piece in pieces)
+    fake_engine.queue(" Rome", " is old", " [2", "]")
+    _, shown, reply = run(service, "How old is Rome?", retrieval=False)
+    assert shown == reply.text == "Rome is old" and reply.sources == []

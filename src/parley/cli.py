@@ -28,6 +28,7 @@ app.add_typer(eval_app, name="eval")
 
 def _mount_components() -> None:
     # Each component brings its own commands, through the same Typer interface.
+    from parley.evaluation.cli import eval_answers
     from parley.moderation.cli import moderate, moderation_app
     from parley.retrieval.cli import eval_retrieval, index_app
 
@@ -35,6 +36,7 @@ def _mount_components() -> None:
     app.add_typer(moderation_app, name="moderation")
     app.command("moderate")(moderate)
     eval_app.command("retrieval")(eval_retrieval)
+    eval_app.command("answers")(eval_answers)
 
 
 _mount_components()

@@ -16,6 +16,7 @@ from typing import Any, Literal, Protocol
 from pydantic import ValidationError
 
 from parley.engines.base import ChatEngine, EngineError, Turn
+from parley.engines.citations import CitationFilter
 from parley.engines.formats import PromptFormat, PromptTooLong, fit_prompt
 from parley.engines.generation import Generation
 from parley.engines.params import GenerationParams, describe_params_error
@@ -254,17 +255,23 @@ class ChatService:
             self.engine, prompt.text, request.params, self.prompt_format.stop_words
         )
         checker = self.moderation.output_check() if self.moderation else None
+        # Citation marks must point at a source the user is shown ([4] of 3 is dropped).
+        citations = CitationFilter(len(reply.sources))
         shown: list[str] = []
         try:
             for piece in generation:
+                piece = citations.feed(piece)
                 safe = checker.feed(piece) if checker else piece
                 if safe:
                     shown.append(safe)
                     yield Delta(safe)
                 if checker and checker.blocked:
                     break
-            if checker and not checker.blocked:
-                tail = checker.finish()
+            if not (checker and checker.blocked):
+                held = citations.flush()
+                tail = checker.feed(held) if checker else held
+                if checker and not checker.blocked:
+                    tail += checker.finish()
                 if tail:
                     shown.append(tail)
                     yield Delta(tail)

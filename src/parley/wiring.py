@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from parley.moderation.policy import Decision, Policy
     from parley.moderation.streaming import StreamingChecker
     from parley.retrieval.documents import Passage
+    from parley.retrieval.focus import SentenceEmbedder
     from parley.retrieval.retriever import Retriever
     from parley.retrieval.settings import RetrievalSettings
 
@@ -25,9 +26,16 @@ log = logging.getLogger("parley")
 class KnowledgeRetrieval:
     """The pipeline's retrieval step: top-k passages, then a numbered context block."""
 
-    def __init__(self, retriever: Retriever, settings: RetrievalSettings) -> None:
+    def __init__(
+        self,
+        retriever: Retriever,
+        settings: RetrievalSettings,
+        embedder: SentenceEmbedder | None = None,
+    ) -> None:
         self.retriever = retriever
         self.settings = settings
+        self.embedder = embedder
+        """Chooses the sentences put into the prompt (`context_sentences`)."""
 
     def retrieve(
         self, query: str, count_tokens: Callable[[str], int], previous: str | None = None
@@ -43,6 +51,12 @@ class KnowledgeRetrieval:
             # A failing web search must not take the chat down: answer without context.
             log.warning("retrieval skipped: %s", exc)
             return None, []
+        if self.settings.context_sentences and self.embedder is not None:
+            from parley.retrieval.focus import focus_passages
+
+            passages = focus_passages(
+                passages, query, self.embedder, self.settings.context_sentences
+            )
         context, used = build_context(passages, count_tokens, self.settings.context_tokens)
         return context or None, used
 
@@ -114,14 +128,23 @@ def build_retrieval(
     settings: Settings, *, progress: bool = True, embedder: Any | None = None
 ) -> KnowledgeRetrieval | None:
     """The retrieval step on the configured index (built on first use), or None when off."""
+    from parley.retrieval.embedder import Embedder
     from parley.retrieval.retriever import build_retriever
 
     if not settings.retrieval.enabled:
         return None
+    if embedder is None and (
+        settings.retrieval.retriever != "web" or settings.retrieval.context_sentences
+    ):
+        embedder = Embedder(
+            settings.retrieval.embedder, batch_size=settings.retrieval.embed_batch_size
+        )
     retriever = build_retriever(
         settings.retrieval, settings.data_dir, progress=progress, embedder=embedder
     )
-    return KnowledgeRetrieval(retriever, settings.retrieval) if retriever is not None else None
+    if retriever is None:
+        return None
+    return KnowledgeRetrieval(retriever, settings.retrieval, embedder)
 
 
 def build_service(
@@ -140,7 +163,12 @@ def build_service(
     data_dir = settings.data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
     engine = build_engine(settings.model, data_dir)
-    prompt_format = build_format(settings.model.format, engine, settings.model.system_prompt)
+    prompt_format = build_format(
+        settings.model.format,
+        engine,
+        settings.model.system_prompt,
+        settings.model.context_placement,
+    )
     store = build_session_store(settings.sessions, data_dir) if sessions else None
 
     # One embedder serves retrieval, the classifier moderator and the domain guard.

@@ -10,13 +10,20 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from parley.engines.base import ChatEngine, Turn
 
 CONTEXT_INSTRUCTIONS = (
     "Answer using the numbered passages below when they are relevant, and cite them like [1]."
 )
+"""Instructions above the context block when it goes into the system message."""
+
+QUESTION_INSTRUCTIONS = "Answer the question using the passages above, and cite them like [1]."
+"""Instructions between the context block and the question when both go into the user's
+message (the `user` context placement)."""
+
+ContextPlacement = Literal["user", "system"]
 
 
 class PromptTooLong(ValueError):
@@ -70,27 +77,42 @@ class OpenChatKitFormat(PromptFormat):
 
 
 class ChatTemplateFormat(PromptFormat):
-    """The model's own chat template, with a system prompt that carries the context block."""
+    """The model's own chat template. The context block goes into the user's last message,
+    before the question (`user`, the default), or into the system message (`system`)."""
 
     name = "chat-template"
 
-    def __init__(self, engine: ChatEngine, system_prompt: str | None = None) -> None:
+    def __init__(
+        self,
+        engine: ChatEngine,
+        system_prompt: str | None = None,
+        context_placement: ContextPlacement = "user",
+    ) -> None:
         if engine.chat_template is None:
             raise ValueError(
                 f"model {engine.source.spec!r} has no chat template; use format 'openchatkit'"
             )
         self.engine = engine
         self.system_prompt = system_prompt
+        self.context_placement = context_placement
 
     def render(self, turns: Sequence[Turn], context: str | None = None) -> str:
         _check_ends_with_user(turns)
         system_parts = [self.system_prompt] if self.system_prompt else []
-        if context:
+        if context and self.context_placement == "system":
             system_parts.append(f"{CONTEXT_INSTRUCTIONS}\n\n{context}")
         messages = (
             [{"role": "system", "content": "\n\n".join(system_parts)}] if system_parts else []
         )
         messages += [{"role": turn.role, "content": turn.text} for turn in turns]
+        if context and self.context_placement == "user":
+            # A small model answers from what it read last: passages, then what to do with
+            # them, then the question right where its answer starts.
+            question = messages[-1]["content"]
+            messages[-1] = {
+                "role": "user",
+                "content": f"{context}\n\n{QUESTION_INSTRUCTIONS}\n\nQuestion: {question}",
+            }
         return self.engine.apply_chat_template(messages)
 
 
@@ -100,12 +122,17 @@ FORMATS: dict[str, type[PromptFormat]] = {
 }
 
 
-def build_format(name: str, engine: ChatEngine, system_prompt: str | None = None) -> PromptFormat:
+def build_format(
+    name: str,
+    engine: ChatEngine,
+    system_prompt: str | None = None,
+    context_placement: ContextPlacement = "user",
+) -> PromptFormat:
     """The format called `name`; `auto` is the model's template when it has one."""
     if name == "auto":
         name = ChatTemplateFormat.name if engine.chat_template else OpenChatKitFormat.name
     if name == ChatTemplateFormat.name:
-        return ChatTemplateFormat(engine, system_prompt)
+        return ChatTemplateFormat(engine, system_prompt, context_placement)
     if name == OpenChatKitFormat.name:
         return OpenChatKitFormat()
     raise ValueError(f"unknown prompt format {name!r}; choose one of auto, {', '.join(FORMATS)}")
