@@ -14,7 +14,7 @@ def test_sentences_split_on_ends_and_blank_lines():
 
 
 def _p(title: str, text: str) -> Passage:
-    return Passage(text=text, title=title, uri=f"kb://{title}", score=1.0)
+    return Passage(text=text, title=title, uri=f"kb://{title}", rank_score=1.0)
 
 
 def test_the_answering_sentence_comes_first_and_unused_passages_go(embedder):

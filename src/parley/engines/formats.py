@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import ClassVar, Literal
 
 from parley.engines.base import ChatEngine, Turn
+from parley.registry import Registry, Shared
 
 CONTEXT_INSTRUCTIONS = (
     "Answer using the numbered passages below when they are relevant, and cite them like [1]."
@@ -41,6 +42,18 @@ class PromptFormat(ABC):
     def render(self, turns: Sequence[Turn], context: str | None = None) -> str:
         """The prompt for `turns`, ending where the bot's reply starts."""
 
+    def with_system_prompt(self, system_prompt: str) -> PromptFormat:
+        """This format with another system prompt (itself when the format has none)."""
+        return self
+
+
+@dataclass(frozen=True)
+class FormatSettings:
+    """What a prompt format is configured with."""
+
+    system_prompt: str | None = None
+    context_placement: ContextPlacement = "user"
+
 
 def _local_now() -> datetime:
     return datetime.now().astimezone()
@@ -54,6 +67,10 @@ class OpenChatKitFormat(PromptFormat):
 
     def __init__(self, now: Callable[[], datetime] = _local_now) -> None:
         self.now = now
+
+    @classmethod
+    def from_settings(cls, settings: FormatSettings, *, shared: Shared) -> OpenChatKitFormat:
+        return cls()
 
     def header(self) -> str:
         moment = self.now()
@@ -96,6 +113,15 @@ class ChatTemplateFormat(PromptFormat):
         self.system_prompt = system_prompt
         self.context_placement = context_placement
 
+    @classmethod
+    def from_settings(cls, settings: FormatSettings, *, shared: Shared) -> ChatTemplateFormat:
+        if shared.engine is None:
+            raise ValueError("the chat-template format needs the engine whose template it uses")
+        return cls(shared.engine, settings.system_prompt, settings.context_placement)
+
+    def with_system_prompt(self, system_prompt: str) -> ChatTemplateFormat:
+        return ChatTemplateFormat(self.engine, system_prompt, self.context_placement)
+
     def render(self, turns: Sequence[Turn], context: str | None = None) -> str:
         _check_ends_with_user(turns)
         system_parts = [self.system_prompt] if self.system_prompt else []
@@ -116,10 +142,14 @@ class ChatTemplateFormat(PromptFormat):
         return self.engine.apply_chat_template(messages)
 
 
-FORMATS: dict[str, type[PromptFormat]] = {
-    OpenChatKitFormat.name: OpenChatKitFormat,
-    ChatTemplateFormat.name: ChatTemplateFormat,
-}
+FORMATS: Registry[FormatSettings, PromptFormat] = Registry(
+    "prompt format",
+    {
+        OpenChatKitFormat.name: "parley.engines.formats:OpenChatKitFormat",
+        ChatTemplateFormat.name: "parley.engines.formats:ChatTemplateFormat",
+    },
+)
+"""Prompt format name (the `model.format` setting, besides `auto`) -> class."""
 
 
 def build_format(
@@ -131,11 +161,9 @@ def build_format(
     """The format called `name`; `auto` is the model's template when it has one."""
     if name == "auto":
         name = ChatTemplateFormat.name if engine.chat_template else OpenChatKitFormat.name
-    if name == ChatTemplateFormat.name:
-        return ChatTemplateFormat(engine, system_prompt, context_placement)
-    if name == OpenChatKitFormat.name:
-        return OpenChatKitFormat()
-    raise ValueError(f"unknown prompt format {name!r}; choose one of auto, {', '.join(FORMATS)}")
+    return FORMATS.build(
+        name, FormatSettings(system_prompt, context_placement), Shared(engine=engine)
+    )
 
 
 @dataclass(frozen=True)
