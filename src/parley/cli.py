@@ -188,7 +188,7 @@ def chat(
 
 
 def _run_chat(settings: Settings, message: str | None, stream: bool) -> None:
-    from parley.chat.terminal import TerminalChat
+    from parley.chat.terminal import TerminalChat, line_reader
     from parley.embedded import EmbeddedAssetMissing
     from parley.engines.base import EngineError
     from parley.engines.sources import ModelSourceError
@@ -203,7 +203,8 @@ def _run_chat(settings: Settings, message: str | None, stream: bool) -> None:
         fail(str(exc))
     except (OSError, ValueError, RuntimeError) as exc:
         fail(f"could not start the chat: {exc}")
-    terminal = TerminalChat(service, stream=stream)
+    read_line = input if message is not None else line_reader(settings.data_dir / "chat_history")
+    terminal = TerminalChat(service, stream=stream, read_line=read_line)
     try:
         if message is not None:
             terminal.console = err_console  # stdout carries only the answer

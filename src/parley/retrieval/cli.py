@@ -201,7 +201,14 @@ def search_command(
         list[str] | None,
         typer.Option("--filter", "-f", help="KEY=VALUE on metadata, source, title or uri."),
     ] = None,
-    hybrid: Annotated[bool | None, typer.Option("--hybrid/--no-hybrid")] = None,
+    hybrid: Annotated[
+        bool | None,
+        typer.Option(
+            "--hybrid/--no-hybrid",
+            help="Fuse keyword (BM25) and vector search, or use vectors only "
+            "(default: retrieval.hybrid; needs an index built with BM25).",
+        ),
+    ] = None,
     index_dir: IndexDirOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -279,7 +286,14 @@ def eval_retrieval(
         ),
     ] = None,
     as_json: JsonOpt = False,
-    hybrid: Annotated[bool | None, typer.Option("--hybrid/--no-hybrid")] = None,
+    hybrid: Annotated[
+        bool | None,
+        typer.Option(
+            "--hybrid/--no-hybrid",
+            help="Fuse keyword (BM25) and vector search, or use vectors only "
+            "(default: retrieval.hybrid).",
+        ),
+    ] = None,
     history: Annotated[
         bool,
         typer.Option(

@@ -14,7 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from parley.server.auth import KeyRing
+from parley.server.auth import OWNER_COOKIE, KeyRing, browser_owner
 from parley.server.limits import GenerationGate, Overloaded, RateLimiter
 from parley.server.metrics import Metrics
 from parley.server.settings import ServerSettings
@@ -49,16 +49,38 @@ def state_of(request: Request) -> ServerState:
     return request.app.state.parley
 
 
-def error_response(status: int, message: str, kind: str, headers: dict[str, str] | None = None):
-    return JSONResponse(
-        {"error": {"message": message, "type": kind, "code": status}},
-        status_code=status,
-        headers=headers,
-    )
+def error_type(status: int) -> str:
+    """OpenAI's error `type` for an HTTP status."""
+    if status == 429:
+        return "requests"
+    return "server_error" if status >= 500 else "invalid_request_error"
+
+
+def error_response(
+    status: int,
+    message: str,
+    code: str | None = None,
+    headers: dict[str, str] | None = None,
+    param: str | None = None,
+) -> JSONResponse:
+    """OpenAI's error shape: `{"error": {"message", "type", "param", "code"}}`."""
+    error = {"message": message, "type": error_type(status), "param": param, "code": code}
+    return JSONResponse({"error": error}, status_code=status, headers=headers)
+
+
+def field_path(loc: tuple[Any, ...] | list[Any]) -> str:
+    """A request field as clients write it: `messages[0].role` (not pydantic's tuple)."""
+    path = ""
+    for part in loc:
+        if part == "body" and not path:
+            continue
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path
 
 
 def authenticate(request: Request) -> str | None:
-    """The owner id of the request's API key (None on an open server); 401 otherwise.
+    """The owner id of the request's API key, or on an open server of the browser's owner
+    cookie (None for clients without one); 401 for a missing or wrong key.
 
     Also applies the per-client rate limit.
     """
@@ -72,6 +94,8 @@ def authenticate(request: Request) -> str | None:
         raise HTTPException(401, str(exc), headers={"WWW-Authenticate": "Bearer"}) from None
     client = owner or (request.client.host if request.client else "unknown")
     state.rate_limiter.check(client)
+    if state.keys.open:  # each browser sees its own sessions; API clients have no cookie
+        return browser_owner(request.cookies.get(OWNER_COOKIE))
     return owner
 
 
@@ -235,21 +259,25 @@ def create_app(service: ChatService, settings: ServerSettings | None = None) -> 
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> Response:
-        kinds = {401: "unauthorized", 404: "not_found", 405: "method_not_allowed"}
+        codes = {401: "invalid_api_key", 404: "not_found", 405: "method_not_allowed"}
         return error_response(
             exc.status_code,
             str(exc.detail),
-            kinds.get(exc.status_code, "invalid_request"),
+            codes.get(exc.status_code),
             getattr(exc, "headers", None),
         )
 
     @app.exception_handler(RequestValidationError)
-    async def validation_error(_: Request, exc: RequestValidationError) -> Response:
-        problems = []
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        problems, params = [], []
         for error in exc.errors():
-            where = ".".join(str(p) for p in error["loc"] if p != "body") or "body"
-            problems.append(f"{where}: {error['msg']}")
-        return error_response(422, "; ".join(problems), "invalid_request")
+            where = field_path(error["loc"]) or "body"
+            params.append(where)
+            message = str(error["msg"]).removeprefix("Value error, ")
+            problems.append(f"{where}: {message}")
+        # The OpenAI API answers 400 (clients raise BadRequestError); 422 elsewhere.
+        status = 400 if request.url.path.startswith("/v1/") else 422
+        return error_response(status, "; ".join(problems), "invalid_value", param=params[0])
 
     @app.exception_handler(BodyTooLarge)
     async def too_large(_: Request, exc: BodyTooLarge) -> Response:
@@ -257,16 +285,18 @@ def create_app(service: ChatService, settings: ServerSettings | None = None) -> 
 
     @app.exception_handler(Overloaded)
     async def overloaded(_: Request, exc: Overloaded) -> Response:
-        return error_response(429, str(exc), "rate_limited", {"Retry-After": str(exc.retry_after)})
+        return error_response(
+            429, str(exc), "rate_limit_exceeded", {"Retry-After": str(exc.retry_after)}
+        )
 
     @app.exception_handler(ServiceError)
     async def service_error(_: Request, exc: ServiceError) -> Response:
-        return error_response(exc.status, str(exc), exc.kind)
+        return error_response(exc.status, str(exc), exc.kind, param=getattr(exc, "param", None))
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> Response:
         log.exception("unhandled error")
-        return error_response(500, f"internal error: {type(exc).__name__}", "internal_error")
+        return error_response(500, f"internal error: {type(exc).__name__}")
 
     for module in (system, sagemaker, openai_routes, sessions, ui):
         app.include_router(module.router)
