@@ -28,6 +28,8 @@ ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 BIN = Path(sys.executable).parent
 
+SLOW_EVAL = "minutes on 2 cores; benchmarks/retrieval.py runs the same evaluation"
+READERS_SET = "DATA.jsonl stands for the reader's own labelled set"
 NOT_RUN = {
     "make serve": "serves until stopped; the same `parley serve` runs here for the examples",
     "make test": "the whole suite, this test included",
@@ -50,10 +52,10 @@ NOT_RUN = {
         "more.md and DOC_ID stand for the reader's document"
     ),
     "parley index import FAISS_FILE TEXT_TABLE --embedder ID": "placeholders for existing files",
-    "parley eval retrieval followups [--no-history]": "minutes on 2 cores (benchmarks/retrieval.py)",
-    "parley eval retrieval [QA.jsonl] [--json]": "minutes on 2 cores (benchmarks/retrieval.py)",
-    "parley moderation train DATA.jsonl [--dev DEV.jsonl]": "DATA.jsonl stands for the reader's set",
-    "parley moderation eval DATA.jsonl [--json]": "DATA.jsonl stands for the reader's set",
+    "parley eval retrieval followups [--no-history]": SLOW_EVAL,
+    "parley eval retrieval [QA.jsonl] [--json]": SLOW_EVAL,
+    "parley moderation train DATA.jsonl [--dev DEV.jsonl]": READERS_SET,
+    "parley moderation eval DATA.jsonl [--json]": READERS_SET,
 }
 
 

@@ -11,18 +11,17 @@ from typing import Annotated, Any
 
 import typer
 
-from parley.cli_common import console, err_console, fail, settings_from
+from parley.cli_common import command_group, console, err_console, fail, settings_from
 from parley.config import ConfigError, Settings, load_settings
 
-app = typer.Typer(
-    help="Parley: self-hosted chatbots with retrieval, moderation and sessions.",
-    no_args_is_help=True,
+app = command_group(
+    "Parley: self-hosted chatbots with retrieval, moderation and sessions.",
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-config_app = typer.Typer(help="Inspect the configuration.", no_args_is_help=True)
+config_app = command_group("Inspect the configuration.")
 app.add_typer(config_app, name="config")
-eval_app = typer.Typer(help="Measure quality on labelled data.", no_args_is_help=True)
+eval_app = command_group("Measure quality on labelled data.")
 app.add_typer(eval_app, name="eval")
 
 
@@ -260,7 +259,7 @@ def serve(
     )
 
 
-keys_app = typer.Typer(help="API keys for the server.", no_args_is_help=True)
+keys_app = command_group("API keys for the server.")
 app.add_typer(keys_app, name="keys")
 
 

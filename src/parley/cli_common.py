@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -12,6 +12,16 @@ from parley.config import ConfigError, Settings, load_settings
 
 console = Console()
 err_console = Console(stderr=True)
+
+
+def command_group(help: str, **options: Any) -> typer.Typer:
+    """A Typer app for `parley` or one of its sub-commands, with plain (not Rich) help.
+
+    Typer's Rich help prints every boolean flag as `--json <bool>` (and `--help <bool>`); the
+    plain formatter shows `--json` and `--hybrid / --no-hybrid`, as they are typed.
+    """
+    options.setdefault("no_args_is_help", True)
+    return typer.Typer(help=help, rich_markup_mode=None, **options)
 
 
 def fail(message: str, code: int = 2) -> NoReturn:

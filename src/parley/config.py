@@ -171,7 +171,11 @@ def check_environment_sections(environ: Mapping[str, str]) -> None:
     pydantic-settings silently ignores them, while a misspelt key inside a known section is
     refused; `PARLEY_MODLE__SOURCE` must not quietly leave the default model in place.
     """
-    sections = set(Settings.model_fields)
+    sections = {
+        name
+        for name, field in Settings.model_fields.items()
+        if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel)
+    }
     unknown = sorted(
         name
         for name in environ

@@ -127,18 +127,3 @@ def test_arrows_edit_the_line_and_history_survives_a_restart(terminal, tmp_path:
     again("Up")
     wait_for(again, ends_with(">>> hello there"))
     again("C-u", "C-d")
-
-
-def test_piped_stdin_still_works_without_a_terminal(tmp_path: Path) -> None:
-    data_dir = tmp_path / "data"
-    done = subprocess.run(
-        [str(PARLEY), "chat", *FLAGS.split()],
-        input="Hi\n/quit\n",
-        env=chat_env(data_dir),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr
-    assert "Traceback" not in done.stderr
-    assert not (data_dir / "chat_history").exists()  # no terminal, no history

@@ -10,7 +10,7 @@ import typer
 from pydantic import ValidationError
 from rich.table import Table
 
-from parley.cli_common import console, fail, settings_from
+from parley.cli_common import command_group, console, fail, settings_from
 from parley.moderation.base import build_moderator
 from parley.moderation.classifier import heads_dir
 from parley.moderation.data import (
@@ -29,7 +29,7 @@ from parley.moderation.metrics import EvalReport, evaluate_predictions
 from parley.moderation.policy import Decision, Policy
 from parley.moderation.settings import ModerationSettings
 
-moderation_app = typer.Typer(help="Train and evaluate the moderation classifier.")
+moderation_app = command_group("Train and evaluate the moderation classifier.")
 
 ModeratorKind = Literal["classifier", "llm", "none"]
 

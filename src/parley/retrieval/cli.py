@@ -9,13 +9,11 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from parley.cli_common import console, err_console, fail, settings_from
+from parley.cli_common import command_group, console, err_console, fail, settings_from
 from parley.retrieval.errors import RetrievalError
 from parley.retrieval.settings import RetrievalSettings
 
-index_app = typer.Typer(
-    help="Build, update, inspect and search knowledge indexes.", no_args_is_help=True
-)
+index_app = command_group("Build, update, inspect and search knowledge indexes.")
 
 SourcesArg = Annotated[
     list[str] | None,

@@ -68,8 +68,7 @@ class ChatMessage(BaseModel):
     def _content_or_tool_calls(self) -> ChatMessage:
         if self.content is None and not (self.role == "assistant" and self.tool_calls):
             raise ValueError(
-                "content is required (it may be null only for an assistant message with "
-                "tool_calls)"
+                "content is required (it may be null only for an assistant message with tool_calls)"
             )
         return self
 
