@@ -423,8 +423,14 @@ def test_markdown_renderer(chat_server, open_page) -> None:
             'rel="noopener noreferrer nofollow">Wiki</a> end</p>'
         ),
         "[x](javascript:alert(1)) [y](data:text/html,hi)": "<p>x y</p>",
-        "see [1] and [2]": '<p>see&nbsp;<a class="cite">1</a> and [2]</p>',
+        # Only marks of shown sources (here [1]) are rendered; invented ones are dropped.
+        "see [1] and [2], [30]. Done": '<p>see&nbsp;<a class="cite">1</a> and,. Done</p>',
+        "`a[2]` stays": "<p><code>a[2]</code> stays</p>",
         "line one\nline two": "<p>line one<br>line two</p>",
+        # A hard wrap copied from a source, mid-sentence, is a space.
+        "Leonardo da Vinci was an Italian painter, engineer and\nscientist of the age.": (
+            "<p>Leonardo da Vinci was an Italian painter, engineer and scientist of the age.</p>"
+        ),
         "snake_case_name and 2 * 3 * 4": "<p>snake_case_name and 2 * 3 * 4</p>",
         "| a | b |\n|---|--:|\n| 1 | 2 |": (
             '<div class="table-wrap"><table><thead><tr><th scope="col">a</th>'

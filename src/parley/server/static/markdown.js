@@ -190,8 +190,8 @@
 
   /**
    * Inline content of a paragraph whose single line breaks are kept (chat models mean them),
-   * except hard wraps copied from a source: a break inside a sentence (no end punctuation
-   * before it, a lower-case word after it) is a space.
+   * except hard wraps copied from a source: a break inside a sentence (a full line with no
+   * end punctuation before it, a lower-case word after it) is a space.
    */
   function inlineLines(lines, opts) {
     const joined = [];
@@ -209,7 +209,9 @@
   }
 
   function isHardWrap(before, after) {
-    return /[\p{L}\p{N},;]$/u.test(before.trimEnd()) && /^\s*[\p{Ll}(]/u.test(after);
+    // Wrapped source text fills its lines (to ~60-80 columns); a short line is meant.
+    const line = before.trim();
+    return line.length >= 50 && /[\p{L}\p{N},;]$/u.test(line) && /^\s*[\p{Ll}(]/u.test(after);
   }
 
   /** Plain text (a source passage) with its hard line wraps undone: paragraphs stay apart. */
