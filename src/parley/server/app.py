@@ -291,7 +291,8 @@ def create_app(service: ChatService, settings: ServerSettings | None = None) -> 
 
     @app.exception_handler(ServiceError)
     async def service_error(_: Request, exc: ServiceError) -> Response:
-        return error_response(exc.status, str(exc), exc.kind, param=getattr(exc, "param", None))
+        code, param = getattr(exc, "code", exc.kind), getattr(exc, "param", None)
+        return error_response(exc.status, str(exc), code, param=param)
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> Response:

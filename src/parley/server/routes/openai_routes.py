@@ -47,7 +47,7 @@ ALIAS = "parley"
 class InvalidField(ServiceError):
     """A request field with a bad value; `param` names it as the API spells it."""
 
-    kind = "invalid_value"
+    code = "invalid_value"
 
     def __init__(self, message: str, param: str) -> None:
         super().__init__(message)
@@ -55,7 +55,7 @@ class InvalidField(ServiceError):
 
 
 class ModelNotFound(NotFound):
-    kind = "model_not_found"
+    code = "model_not_found"
     param = "model"
 
 
