@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 class InvocationRequest(BaseModel):
     """The seed's payload: `{"inputs", "parameters", "session_id", "no_retrieval"}`."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
     inputs: str = Field(min_length=1)
     """The user's message."""
@@ -124,28 +124,12 @@ class ChatCompletionRequest(BaseModel):
 
 
 class SessionCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
     title: str | None = Field(default=None, max_length=200)
 
 
 class SessionRename(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
     title: str = Field(min_length=1, max_length=200)
-
-
-class ErrorBody(BaseModel):
-    """OpenAI's error object."""
-
-    message: str
-    type: str
-    """`invalid_request_error`, `requests` (rate limits) or `server_error`."""
-    param: str | None = None
-    """The request field at fault, when one is."""
-    code: str | None = None
-    """A short machine-readable reason, e.g. `model_not_found`."""
-
-
-class ErrorResponse(BaseModel):
-    error: ErrorBody

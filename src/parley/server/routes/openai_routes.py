@@ -12,7 +12,7 @@ import json
 import time
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any, Literal
+from typing import Any, Literal, assert_never
 
 from fastapi import APIRouter, Depends, Request
 from openai.types import CompletionUsage, Model
@@ -22,8 +22,9 @@ from openai.types.chat.chat_completion_chunk import Choice as ChunkChoice
 from openai.types.chat.chat_completion_chunk import ChoiceDelta
 
 from parley.engines.base import Turn
-from parley.server.app import StreamingReply, authenticate, complete, open_stream, state_of
+from parley.server.deps import authenticate, state_of
 from parley.server.schemas import ChatCompletionRequest, ChatMessage
+from parley.server.streaming import StreamingReply, complete, open_stream
 from parley.service import (
     ChatEvent,
     ChatReply,
@@ -34,6 +35,7 @@ from parley.service import (
     NotFound,
     Replaced,
     ServiceError,
+    Started,
 )
 
 router = APIRouter(prefix="/v1", tags=["openai"])
@@ -69,7 +71,7 @@ def parley_fields(reply: ChatReply) -> dict[str, Any]:
     return {
         "session_id": reply.session_id,
         "sources": reply.sources,
-        "parley_moderation": reply.moderation,
+        "parley_moderation": reply.moderation.as_dict(),
         "parley_finish_reason": reply.finish_reason,
     }
 
@@ -228,42 +230,46 @@ async def chat_completions(
                 ChoiceDelta(role="assistant", content=""),
                 session_id=started.session_id,
                 sources=started.sources,
-                parley_moderation=started.moderation,
+                parley_moderation=started.moderation.as_dict(),
             )
         )
         shown = False
         refusal: str | None = None
         async for event in events:
-            if isinstance(event, Delta):
-                shown = shown or bool(event.text.strip())
-                yield sse(chunk(ChoiceDelta(content=event.text)))
-            elif isinstance(event, Replaced):
-                # Output moderation withdrew the reply: standard clients get the refusal with
-                # finish_reason content_filter; the page (parley_events) replaces what it shows.
-                refusal = event.text
-                if body.parley_events:
-                    yield sse({"replace": event.text}, event="parley")
-            elif isinstance(event, Finished):
-                reply = event.reply
-                reason = finish_reason(reply)
-                if refusal is not None:
-                    text = f"\n\n{refusal}" if shown else refusal
-                    yield sse(chunk(ChoiceDelta(content=text), "content_filter"))
-                else:
-                    yield sse(chunk(ChoiceDelta(), reason))
-                if body.parley_events:
-                    yield sse(parley_fields(reply), event="parley")
-                if include_usage:
-                    yield sse(
-                        ChatCompletionChunk(
-                            id=completion_id,
-                            object="chat.completion.chunk",
-                            created=created,
-                            model=model,
-                            choices=[],
-                            usage=usage_of(reply),
+            match event:
+                case Started():
+                    pass  # already sent: `open_stream` returned it
+                case Delta(text=text):
+                    shown = shown or bool(text.strip())
+                    yield sse(chunk(ChoiceDelta(content=text)))
+                case Replaced(text=text):
+                    # Output moderation withdrew the reply: standard clients get the refusal
+                    # with finish_reason content_filter; the page (parley_events) replaces
+                    # what it shows.
+                    refusal = text
+                    if body.parley_events:
+                        yield sse({"replace": text}, event="parley")
+                case Finished(reply=reply):
+                    if refusal is not None:
+                        text = f"\n\n{refusal}" if shown else refusal
+                        yield sse(chunk(ChoiceDelta(content=text), "content_filter"))
+                    else:
+                        yield sse(chunk(ChoiceDelta(), finish_reason(reply)))
+                    if body.parley_events:
+                        yield sse(parley_fields(reply), event="parley")
+                    if include_usage:
+                        yield sse(
+                            ChatCompletionChunk(
+                                id=completion_id,
+                                object="chat.completion.chunk",
+                                created=created,
+                                model=model,
+                                choices=[],
+                                usage=usage_of(reply),
+                            )
                         )
-                    )
+                case _:
+                    assert_never(event)
         yield b"data: [DONE]\n\n"
 
     return StreamingReply(

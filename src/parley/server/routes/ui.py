@@ -8,8 +8,8 @@ from typing import Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import FileResponse
 
-from parley.server.app import authenticate, state_of
 from parley.server.auth import OWNER_COOKIE, browser_owner, new_browser_token
+from parley.server.deps import authenticate, state_of
 
 router = APIRouter(tags=["ui"], include_in_schema=False)
 
