@@ -77,7 +77,7 @@ def test_error_text_is_not_read_as_markup(tmp_path: Path) -> None:
     broken.write_text('{"title": "A", "text": "fine"}\n{"title": "B", "text": "cut\n')
     done = run("index", "build", str(broken), "--index-dir", str(tmp_path / "index"))
     assert done.returncode != 0
-    assert f"{broken}:2: not valid JSON" in done.stderr, done.stderr
+    assert f"{broken}:2: not valid JSON (Invalid control character at column" in done.stderr
     assert "Traceback" not in done.stderr
 
 
