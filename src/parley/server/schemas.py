@@ -6,6 +6,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+KB_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+"""A knowledge base name (a folder name under `<data_dir>/indexes/`)."""
+
 # -- SageMaker container contract ---------------------------------------------------------------
 
 
@@ -22,6 +25,8 @@ class InvocationRequest(BaseModel):
     """Continue this conversation; a new one is started when absent or unknown."""
     no_retrieval: bool = False
     """Answer without the knowledge base."""
+    knowledge_base: str | None = Field(default=None, pattern=KB_PATTERN)
+    """Parley: search this knowledge base instead of the default one."""
 
 
 class InvocationResponse(BaseModel):
@@ -111,6 +116,8 @@ class ChatCompletionRequest(BaseModel):
     """Parley: also send `event: parley` server-sent events (what the web page reads): the
     reply's final moderation, finish reason and sources, and a withdrawn reply's refusal.
     Standard clients leave it off and see standard chunks only."""
+    knowledge_base: str | None = Field(default=None, pattern=KB_PATTERN)
+    """Parley: search this knowledge base instead of the default one."""
 
     @field_validator("n")
     @classmethod

@@ -579,6 +579,8 @@
       max_tokens: s.max_tokens,
       retrieval: s.retrieval,
       parley_events: true,
+      // The base picked in the knowledge-base picker (knowledge.js); absent: the default.
+      knowledge_base: window.ParleyKnowledge ? window.ParleyKnowledge.selected() : undefined,
     };
   }
 
