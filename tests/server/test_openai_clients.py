@@ -4,6 +4,7 @@ streaming) and `langchain-openai`, against a real uvicorn server."""
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import openai
@@ -151,7 +152,9 @@ def test_async_client_streams_and_completes(server: Any) -> None:
         await client.close()
         return text, completion.choices[0].message.content
 
-    assert asyncio.run(run()) == ("One two.", "Three.")
+    # In a thread of its own: the browser tests' Playwright keeps a loop in this one.
+    with ThreadPoolExecutor(1) as pool:
+        assert pool.submit(asyncio.run, run()).result() == ("One two.", "Three.")
 
 
 # -- tool use in the history ---------------------------------------------------------------------
