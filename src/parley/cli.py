@@ -27,10 +27,14 @@ app.add_typer(eval_app, name="eval")
 
 def _mount_components() -> None:
     # Each component brings its own commands, through the same Typer interface.
+    from parley.finetune.cli import finetune_app
     from parley.moderation.cli import moderate, moderation_app
     from parley.retrieval.cli import eval_retrieval, index_app
+    from parley.sessions.cli import sessions_app
 
     app.add_typer(index_app, name="index")
+    app.add_typer(finetune_app, name="finetune")
+    app.add_typer(sessions_app, name="sessions")
     app.add_typer(moderation_app, name="moderation")
     app.command("moderate")(moderate)
     eval_app.command("retrieval")(eval_retrieval)

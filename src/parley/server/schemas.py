@@ -140,3 +140,20 @@ class SessionRename(BaseModel):
     model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
     title: str = Field(min_length=1, max_length=200)
+
+
+class FeedbackBody(BaseModel):
+    """A rating of an assistant turn: thumbs up (`good`), down (`bad`), or null to remove it."""
+
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+
+    rating: Literal["good", "bad"] | None
+    """`good` (thumbs up), `bad` (thumbs down), or null to remove the rating."""
+    comment: str | None = Field(default=None, max_length=2000)
+    """Optional words on what was good or wrong."""
+
+    @model_validator(mode="after")
+    def _comment_needs_rating(self) -> FeedbackBody:
+        if self.rating is None and self.comment:
+            raise ValueError("a comment goes with a rating (good or bad)")
+        return self
