@@ -75,7 +75,7 @@ def test_a_misspelt_environment_section_is_refused_like_a_misspelt_key() -> None
 def test_error_text_is_not_read_as_markup(tmp_path: Path) -> None:
     broken = tmp_path / "bad [draft].jsonl"
     broken.write_text('{"title": "A", "text": "fine"}\n{"title": "B", "text": "cut\n')
-    done = run("index", "build", str(broken), "--index-dir", str(tmp_path / "index"))
+    done = run("index", "build", "drafts", str(broken), env={"PARLEY_DATA_DIR": str(tmp_path)})
     assert done.returncode != 0
     assert f"{broken}:2: not valid JSON (Invalid control character at column" in done.stderr
     assert "Traceback" not in done.stderr

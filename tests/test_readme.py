@@ -29,6 +29,7 @@ README = ROOT / "README.md"
 BIN = Path(sys.executable).parent
 
 SLOW_EVAL = "minutes on 2 cores; benchmarks/retrieval.py runs the same evaluation"
+PLACEHOLDER = "stands for the reader's own files or knowledge base (manuals, ./docs, tuned/)"
 READERS_SET = "DATA.jsonl stands for the reader's own labelled set"
 NOT_RUN = {
     "make serve": "serves until stopped; the same `parley serve` runs here for the examples",
@@ -45,15 +46,21 @@ NOT_RUN = {
     ),
     ".venv/bin/parley chat --model togethercomputer/GPT-NeoXT-Chat-Base-20B "
     "-g 0:40 -g 1:40 -r 60": "a 20B model on two 40 GiB GPUs",
-    "parley index build": "the default knowledge base: the `default_kb_data_dir` fixture builds "
-    "exactly it (same function, default settings) and the examples below use it",
-    "parley index build ./docs faq.jsonl": "./docs and faq.jsonl stand for the reader's files",
-    "parley index add more.md; parley index delete DOC_ID; parley index info": (
-        "more.md and DOC_ID stand for the reader's document"
-    ),
     "parley index import FAISS_FILE TEXT_TABLE --embedder ID": "placeholders for existing files",
+    "parley eval retrieval [QA.jsonl] [--json] [--kb NAME]": SLOW_EVAL,
+    "parley index build manuals ./docs faq.jsonl": PLACEHOLDER,
+    "parley index build manuals ./docs --replace": PLACEHOLDER,
+    "parley index info manuals; parley index add manuals more.md; "
+    "parley index delete manuals DOC_ID": PLACEHOLDER,
+    'parley index search manuals "How do I reset the pump?" -k 3 [-f topic=Pumps]': PLACEHOLDER,
+    "curl -s localhost:8080/v1/knowledge_bases/manuals/documents -F files=@pump.pdf "
+    "-F files=@faq.md": PLACEHOLDER,
+    "curl -s localhost:8080/v1/knowledge_bases/manuals/jobs/ingest-…": PLACEHOLDER,
+    ".venv/bin/parley finetune good.jsonl --out tuned/ --eval-split 0.1": PLACEHOLDER,
+    '.venv/bin/parley chat --model tuned/ -m "How long is the warranty?" --no-retrieval': (
+        PLACEHOLDER
+    ),
     "parley eval retrieval followups [--no-history]": SLOW_EVAL,
-    "parley eval retrieval [QA.jsonl] [--json]": SLOW_EVAL,
     "parley moderation train DATA.jsonl [--dev DEV.jsonl]": READERS_SET,
     "parley moderation eval DATA.jsonl [--json]": READERS_SET,
 }
