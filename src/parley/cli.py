@@ -11,18 +11,17 @@ from typing import Annotated, Any
 
 import typer
 
-from parley.cli_common import console, err_console, fail, settings_from
+from parley.cli_common import command_group, console, err_console, fail, settings_from
 from parley.config import ConfigError, Settings, load_settings
 
-app = typer.Typer(
-    help="Parley: self-hosted chatbots with retrieval, moderation and sessions.",
-    no_args_is_help=True,
+app = command_group(
+    "Parley: self-hosted chatbots with retrieval, moderation and sessions.",
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-config_app = typer.Typer(help="Inspect the configuration.", no_args_is_help=True)
+config_app = command_group("Inspect the configuration.")
 app.add_typer(config_app, name="config")
-eval_app = typer.Typer(help="Measure quality on labelled data.", no_args_is_help=True)
+eval_app = command_group("Measure quality on labelled data.")
 app.add_typer(eval_app, name="eval")
 
 
@@ -224,7 +223,7 @@ def _require_base(settings: Settings, name: str) -> None:
 
 
 def _run_chat(settings: Settings, message: str | None, stream: bool) -> None:
-    from parley.chat.terminal import TerminalChat
+    from parley.chat.terminal import TerminalChat, line_reader
     from parley.embedded import EmbeddedAssetMissing
     from parley.engines.base import EngineError
     from parley.engines.sources import ModelSourceError
@@ -239,7 +238,8 @@ def _run_chat(settings: Settings, message: str | None, stream: bool) -> None:
         fail(str(exc))
     except (OSError, ValueError, RuntimeError) as exc:
         fail(f"could not start the chat: {exc}")
-    terminal = TerminalChat(service, stream=stream)
+    read_line = input if message is not None else line_reader(settings.data_dir / "chat_history")
+    terminal = TerminalChat(service, stream=stream, read_line=read_line)
     try:
         if message is not None:
             terminal.console = err_console  # stdout carries only the answer
@@ -303,7 +303,7 @@ def serve(
     )
 
 
-keys_app = typer.Typer(help="API keys for the server.", no_args_is_help=True)
+keys_app = command_group("API keys for the server.")
 app.add_typer(keys_app, name="keys")
 
 

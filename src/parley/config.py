@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -126,11 +127,36 @@ def load_settings(
             tomllib.loads(path.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path} is not valid TOML: {exc}") from None
+    check_environment_sections(os.environ)
     _CONFIG_FILE_IN_USE["path"] = path
     try:
         return _build(_drop_none(overrides or {}), path)
     finally:
         _CONFIG_FILE_IN_USE["path"] = None
+
+
+def check_environment_sections(environ: Mapping[str, str]) -> None:
+    """Refuse `PARLEY_<SECTION>__<KEY>` variables whose section does not exist.
+
+    pydantic-settings silently ignores them, while a misspelt key inside a known section is
+    refused; `PARLEY_MODLE__SOURCE` must not quietly leave the default model in place.
+    """
+    sections = {
+        name
+        for name, field in Settings.model_fields.items()
+        if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel)
+    }
+    unknown = sorted(
+        name
+        for name in environ
+        if name.upper().startswith("PARLEY_")
+        and "__" in name
+        and name[len("PARLEY_") :].split("__")[0].lower() not in sections
+    )
+    if unknown:
+        known = ", ".join(sorted(sections))
+        lines = [f"  {name}: unknown section; known sections are {known}" for name in unknown]
+        raise ConfigError("invalid configuration (environment):\n" + "\n".join(lines))
 
 
 def _build(overrides: dict[str, Any], path: Path | None) -> Settings:

@@ -84,6 +84,11 @@ class KnowledgeRetrieval:
         context, used = build_context(passages, count_tokens, self.settings.context_tokens)
         return context or None, used
 
+    def sample_titles(self, count: int) -> list[str]:
+        """Titles of documents in the knowledge base (none for a web search retriever)."""
+        index = getattr(self.retriever, "index", None)
+        return index.table.sample_titles(count) if index is not None else []
+
 
 def _verdict(decision: Decision, message: str | None = None) -> Verdict:
     return Verdict(

@@ -38,6 +38,8 @@ class InvocationResponse(BaseModel):
 
 
 # -- OpenAI chat completions --------------------------------------------------------------------
+# Requests are validated here (only the fields Parley uses; unknown ones are ignored as OpenAI
+# clients send many); responses are built from the `openai` package's own types in the router.
 
 
 class ContentPart(BaseModel):
@@ -45,14 +47,47 @@ class ContentPart(BaseModel):
     text: str
 
 
+class ToolCallFunction(BaseModel):
+    name: str
+    arguments: str = ""
+
+
+class ToolCall(BaseModel):
+    """A tool call the assistant made earlier in the conversation (kept as history only)."""
+
+    id: str = ""
+    type: Literal["function"] = "function"
+    function: ToolCallFunction
+
+
 class ChatMessage(BaseModel):
-    role: Literal["system", "developer", "user", "assistant"]
-    content: str | list[ContentPart]
+    role: Literal["system", "developer", "user", "assistant", "tool"]
+    content: str | list[ContentPart] | None = None
+    tool_calls: list[ToolCall] | None = None
+    """Assistant messages: the tools it called (the content is then often null)."""
+    tool_call_id: str | None = None
+    """Tool messages: the call this is the result of."""
+    name: str | None = None
+
+    @model_validator(mode="after")
+    def _content_or_tool_calls(self) -> ChatMessage:
+        if self.content is None and not (self.role == "assistant" and self.tool_calls):
+            raise ValueError(
+                "content is required (it may be null only for an assistant message with tool_calls)"
+            )
+        return self
 
     def text(self) -> str:
+        if self.content is None:
+            return ""
         if isinstance(self.content, str):
             return self.content
         return "".join(part.text for part in self.content)
+
+
+class StreamOptions(BaseModel):
+    include_usage: bool = False
+    """Send a last chunk with `choices: []` and the token usage."""
 
 
 class ChatCompletionRequest(BaseModel):
@@ -63,10 +98,11 @@ class ChatCompletionRequest(BaseModel):
     model: str | None = None
     messages: list[ChatMessage] = Field(min_length=1)
     stream: bool = False
+    stream_options: StreamOptions | None = None
     stop: str | list[str] | None = None
     seed: int | None = None
-    max_tokens: int | None = None
-    max_completion_tokens: int | None = None
+    max_tokens: int | None = Field(default=None, ge=1)
+    max_completion_tokens: int | None = Field(default=None, ge=1)
     temperature: float | None = None
     top_p: float | None = None
     top_k: int | None = None
@@ -76,6 +112,10 @@ class ChatCompletionRequest(BaseModel):
     """Parley: keep the history on the server under this session (see POST /v1/sessions)."""
     retrieval: bool | None = None
     """Parley: use the knowledge base (default: on when configured)."""
+    parley_events: bool = False
+    """Parley: also send `event: parley` server-sent events (what the web page reads): the
+    reply's final moderation, finish reason and sources, and a withdrawn reply's refusal.
+    Standard clients leave it off and see standard chunks only."""
     knowledge_base: str | None = Field(default=None, pattern=KB_PATTERN)
     """Parley: search this knowledge base instead of the default one."""
 
