@@ -28,11 +28,13 @@ app.add_typer(eval_app, name="eval")
 
 def _mount_components() -> None:
     # Each component brings its own commands, through the same Typer interface.
+    from parley.deploy.cli import deploy_app
     from parley.moderation.cli import moderate, moderation_app
     from parley.retrieval.cli import eval_retrieval, index_app
 
     app.add_typer(index_app, name="index")
     app.add_typer(moderation_app, name="moderation")
+    app.add_typer(deploy_app, name="deploy")
     app.command("moderate")(moderate)
     eval_app.command("retrieval")(eval_retrieval)
 
