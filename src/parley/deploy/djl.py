@@ -113,7 +113,7 @@ def write_djl_artifact(settings: Settings, folder: Path, options: DjlOptions) ->
     _vendor_parley(folder / "python")
 
     tarball = folder.with_name(folder.name + ".tar.gz")
-    with tarfile.open(tarball, "w:gz") as archive:
+    with tarfile.open(tarball, "w:gz", compresslevel=6) as archive:
         # The seed's layout: one top-level folder, which SageMaker unpacks into /opt/ml/model.
         archive.add(folder, arcname=folder.name, filter=_no_caches)
     files = sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
