@@ -44,7 +44,9 @@ def test_deploy_invoke_delete(moto_endpoint: str, djl_artifact: DjlArtifact) -> 
         app,
         [
             "deploy", "sagemaker", str(djl_artifact.tarball), "--name", "parley-chat",
-            "--bucket", "parley-models", "--role", ROLE, "--image-uri", IMAGE, *aws,
+            "--bucket", "parley-models", "--role", ROLE, "--image-uri", IMAGE,
+            # moto's list of instance types predates the g5 family (the seed's ml.g5.12xlarge)
+            "--instance-type", "ml.g4dn.12xlarge", *aws,
         ],
     )  # fmt: skip
     assert created.exit_code == 0, created.output
@@ -61,7 +63,7 @@ def test_deploy_invoke_delete(moto_endpoint: str, djl_artifact: DjlArtifact) -> 
     config = sagemaker.describe_endpoint_config(EndpointConfigName="parley-chat-config")
     (variant,) = config["ProductionVariants"]
     assert variant["ModelName"] == "parley-chat-model"
-    assert variant["InstanceType"] == "ml.g5.12xlarge"
+    assert variant["InstanceType"] == "ml.g4dn.12xlarge"
     assert variant["InitialInstanceCount"] == 1
     endpoint = sagemaker.describe_endpoint(EndpointName="parley-chat")
     assert endpoint["EndpointConfigName"] == "parley-chat-config"

@@ -32,7 +32,10 @@ class AwsTarget:
     def client(self, service: str) -> Any:
         import boto3
 
-        return boto3.client(service, region_name=self.region, endpoint_url=self.endpoint_url)
+        # A new session per client: boto3's default session caches the credentials it found
+        # first, so a changed environment would otherwise go unnoticed.
+        session = boto3.session.Session(region_name=self.region)
+        return session.client(service, endpoint_url=self.endpoint_url)
 
 
 @dataclass
@@ -238,6 +241,7 @@ class _aws_call:
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, _: Any) -> bool:
         if exc is None:
             return False
+        from boto3.exceptions import S3UploadFailedError
         from botocore.exceptions import (
             BotoCoreError,
             ClientError,
@@ -261,6 +265,6 @@ class _aws_call:
             if code in ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation"):
                 hint = " (the credentials lack a permission this step needs)"
             raise SageMakerError(f"{self.step}: {code}: {message}{hint}") from None
-        if isinstance(exc, BotoCoreError):
+        if isinstance(exc, BotoCoreError | S3UploadFailedError):
             raise SageMakerError(f"{self.step}: {exc}") from None
         return False
