@@ -2,43 +2,41 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from parley.engines.base import ChatEngine, EngineError
 from parley.engines.llamacpp_engine import llama_cpp_available
+from parley.engines.settings import ModelSettings
 from parley.engines.sources import ModelSource, resolve_source
-
-if TYPE_CHECKING:
-    from parley.config import ModelSettings
+from parley.registry import FromSettings, Registry, Shared
 
 log = logging.getLogger("parley")
 
 TRANSFORMERS = "transformers"
 LLAMA_CPP = "llama.cpp"
 
-# name -> "module:Class"; imported on use so that a llama.cpp process never loads torch.
-ENGINES: dict[str, str] = {
-    TRANSFORMERS: "parley.engines.transformers_engine:TransformersEngine",
-    LLAMA_CPP: "parley.engines.llamacpp_engine:LlamaCppEngine",
-}
+ENGINES: Registry[ModelSettings, ChatEngine] = Registry(
+    "engine",
+    {
+        TRANSFORMERS: "parley.engines.transformers_engine:TransformersEngine",
+        LLAMA_CPP: "parley.engines.llamacpp_engine:LlamaCppEngine",
+    },
+    error=EngineError,
+)
+"""Engine name -> class; imported on use so that a llama.cpp process never loads torch."""
 
 
-def engine_class(name: str) -> type[ChatEngine]:
+def engine_class(name: str) -> FromSettings[ModelSettings, ChatEngine]:
     """The engine class registered as `name`."""
-    try:
-        module, _, attribute = ENGINES[name].partition(":")
-    except KeyError:
-        raise EngineError(f"unknown engine {name!r}; choose auto, {', '.join(ENGINES)}") from None
-    return getattr(importlib.import_module(module), attribute)
+    return ENGINES.resolve(name)
 
 
 def choose_engine(requested: str, source: ModelSource) -> str:
     """The engine to use: `auto` is llama.cpp for GGUF files when it is installed."""
     if requested not in ("auto", *ENGINES):
-        raise EngineError(f"unknown engine {requested!r}; choose auto, {', '.join(ENGINES)}")
+        choices = ", ".join(ENGINES.names())
+        raise EngineError(f"unknown engine {requested!r}; choose auto, {choices}")
     if requested == TRANSFORMERS:
         return requested
     if not source.is_gguf:
@@ -58,12 +56,9 @@ def choose_engine(requested: str, source: ModelSource) -> str:
     return TRANSFORMERS
 
 
-def build_engine(settings: ModelSettings, data_dir: Path | None = None) -> ChatEngine:
+def build_engine(
+    settings: ModelSettings, data_dir: Path | None = None, *, shared: Shared | None = None
+) -> ChatEngine:
     """Resolve the model source and load it on the chosen engine."""
-    source = resolve_source(settings.source)
-    name = choose_engine(settings.engine, source)
-    cls = engine_class(name)
-    if name == TRANSFORMERS:
-        cache = data_dir / "models" if data_dir is not None else None
-        return cls(source, settings, cache_dir=cache)  # type: ignore[call-arg]
-    return cls(source, settings)  # type: ignore[call-arg]
+    name = choose_engine(settings.engine, resolve_source(settings.source))
+    return ENGINES.build(name, settings, shared or Shared(data_dir=data_dir))

@@ -6,13 +6,14 @@ import json
 import time
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, assert_never
 
 from fastapi import APIRouter, Depends, Request
 
 from parley.engines.base import Turn
-from parley.server.app import StreamingReply, authenticate, complete, open_stream, state_of
+from parley.server.deps import authenticate, state_of
 from parley.server.schemas import ChatCompletionRequest
+from parley.server.streaming import StreamingReply, complete, open_stream
 from parley.service import (
     ChatEvent,
     ChatReply,
@@ -21,6 +22,7 @@ from parley.service import (
     Finished,
     Replaced,
     ServiceError,
+    Started,
 )
 
 router = APIRouter(prefix="/v1", tags=["openai"])
@@ -32,11 +34,19 @@ def finish_reason(reply: ChatReply) -> str:
     return FINISH.get(reply.finish_reason, "content_filter")
 
 
+def usage(reply: ChatReply) -> dict[str, int]:
+    return {
+        "prompt_tokens": reply.prompt_tokens,
+        "completion_tokens": reply.completion_tokens,
+        "total_tokens": reply.prompt_tokens + reply.completion_tokens,
+    }
+
+
 def parley_fields(reply: ChatReply) -> dict[str, Any]:
     return {
         "session_id": reply.session_id,
         "sources": reply.sources,
-        "moderation": reply.moderation,
+        "moderation": reply.moderation.as_dict(),
         "parley_finish_reason": reply.finish_reason,
     }
 
@@ -109,11 +119,7 @@ async def chat_completions(
                     "finish_reason": finish_reason(reply),
                 }
             ],
-            "usage": {
-                "prompt_tokens": reply.prompt_tokens,
-                "completion_tokens": reply.completion_tokens,
-                "total_tokens": reply.prompt_tokens + reply.completion_tokens,
-            },
+            "usage": usage(reply),
             **parley_fields(reply),
         }
     started, events = await open_stream(state, chat)
@@ -129,22 +135,23 @@ async def chat_completions(
             {"role": "assistant", "content": ""},
             session_id=started.session_id,
             sources=started.sources,
-            moderation=started.moderation,
+            moderation=started.moderation.as_dict(),
         )
         async for event in events:
-            if isinstance(event, Delta):
-                yield chunk({"content": event.text})
-            elif isinstance(event, Replaced):
-                # Clients that understand it replace the shown text; others see it appended.
-                yield chunk({"content": "\n\n" + event.text}, replace=event.text)
-            elif isinstance(event, Finished):
-                reply = event.reply
-                usage = {
-                    "prompt_tokens": reply.prompt_tokens,
-                    "completion_tokens": reply.completion_tokens,
-                    "total_tokens": reply.prompt_tokens + reply.completion_tokens,
-                }
-                yield chunk({}, finish_reason(reply), usage=usage, **parley_fields(reply))
+            match event:
+                case Started():
+                    pass  # already sent: `open_stream` returned it
+                case Delta(text=text):
+                    yield chunk({"content": text})
+                case Replaced(text=text):
+                    # Clients that understand it replace the shown text; others see it appended.
+                    yield chunk({"content": "\n\n" + text}, replace=text)
+                case Finished(reply=reply):
+                    yield chunk(
+                        {}, finish_reason(reply), usage=usage(reply), **parley_fields(reply)
+                    )
+                case _:
+                    assert_never(event)
         yield b"data: [DONE]\n\n"
 
     return StreamingReply(
