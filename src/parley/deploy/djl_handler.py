@@ -10,9 +10,8 @@ so the handler runs (and is tested) outside DJL's runtime too.
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -20,23 +19,21 @@ from typing import Any, Protocol
 from pydantic import ValidationError
 
 from parley.config import Settings, load_settings
-from parley.service import (
-    ChatEvent,
-    ChatRequest,
-    ChatService,
-    Delta,
-    Finished,
-    Replaced,
-    ServiceError,
-    Started,
+from parley.invocations import (
+    SESSION_HEADER,
+    error_line,
+    jsonline,
+    reply_body,
+    session_attribute,
 )
+from parley.server.errors import STATUS_OF_KIND
+from parley.service import ChatEvent, ChatRequest, ChatService, ServiceError, Started
 
 log = logging.getLogger("parley")
 
 SETTINGS_FILE = "parley.toml"
 PACKED_MODEL_DIR = "model"
 PACKED_DATA_DIR = "data"
-SESSION_ATTRIBUTE = "X-Amzn-SageMaker-Custom-Attributes"
 DTYPES = {
     "fp16": "float16",
     "float16": "float16",
@@ -207,7 +204,8 @@ class DjlHandler:
         except HandlerError as exc:
             return self.output().error(str(exc), code=exc.code, message=_reason(exc.code))
         except ServiceError as exc:
-            return self.output().error(str(exc), code=exc.status, message=_reason(exc.status))
+            code = STATUS_OF_KIND[exc.kind]
+            return self.output().error(str(exc), code=code, message=_reason(code))
 
     def _load(self, properties: Mapping[str, str]) -> None:
         from parley.config import ConfigError
@@ -260,15 +258,7 @@ class DjlHandler:
         reply = self.service.complete(chat)
         output = self.output()
         output.add_property("content-type", "application/json")
-        output.add_as_json(
-            {
-                "outputs": reply.text,
-                "session_id": reply.session_id,
-                "sources": reply.sources,
-                "moderation": reply.moderation,
-                "finish_reason": reply.finish_reason,
-            }
-        )
+        output.add_as_json(reply_body(reply))
         return output
 
     def _streamed(self, chat: ChatRequest) -> DjlOutput:
@@ -280,44 +270,23 @@ class DjlHandler:
         assert isinstance(started, Started)
         output = self.output()
         output.add_property("content-type", "application/jsonlines")
-        output.add_property(SESSION_ATTRIBUTE, f"session_id={started.session_id}")
+        output.add_property(SESSION_HEADER, session_attribute(started.session_id))
         output.add_stream_content(_jsonlines(events))
         return output
 
 
-def _jsonlines(events: Iterator[ChatEvent]) -> Iterator[bytes]:
-    """One `{"outputs": [piece]}` line per piece, then a closing line with the reply's facts.
-
-    The pipeline generates once: these lines are written from the same events that build the
-    stored turn (the seed's streaming variant generated every reply twice)."""
+def _jsonlines(events: Generator[ChatEvent, None, None]) -> Iterator[bytes]:
+    """The contract's JSON lines, written from the same events that build the stored turn:
+    one generation serves both (the seed's streaming variant generated every reply twice)."""
     try:
         for event in events:
-            if isinstance(event, Delta):
-                yield _line({"outputs": [event.text]})
-            elif isinstance(event, Replaced):
-                # Output moderation withdrew what was shown: the client must drop it.
-                yield _line({"outputs": [], "replace": event.text})
-            elif isinstance(event, Finished):
-                reply = event.reply
-                yield _line(
-                    {
-                        "outputs": [],
-                        "session_id": reply.session_id,
-                        "sources": reply.sources,
-                        "moderation": reply.moderation,
-                        "finish_reason": reply.finish_reason,
-                    }
-                )
+            line = jsonline(event)
+            if line is not None:
+                yield line
     except ServiceError as exc:
-        yield _line({"outputs": [], "error": str(exc)})
+        yield error_line(str(exc))
     finally:
-        close = getattr(events, "close", None)
-        if close is not None:
-            close()
-
-
-def _line(value: dict[str, Any]) -> bytes:
-    return (json.dumps(value, ensure_ascii=False) + "\n").encode("utf-8")
+        events.close()  # a client that left stops the generation
 
 
 def _reason(code: int) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -229,42 +230,29 @@ def _session_from(attributes: str | None) -> str | None:
     return match.group(1) if match else None
 
 
-class _aws_call:
-    """Turns botocore's errors into one clear line naming the step and what to check."""
+@contextmanager
+def _aws_call(step: str) -> Iterator[None]:
+    """Turns boto3's errors into one clear line naming the step and what to check."""
+    from boto3.exceptions import S3UploadFailedError
+    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
-    def __init__(self, step: str) -> None:
-        self.step = step
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, _: Any) -> bool:
-        if exc is None:
-            return False
-        from boto3.exceptions import S3UploadFailedError
-        from botocore.exceptions import (
-            BotoCoreError,
-            ClientError,
-            NoCredentialsError,
-            NoRegionError,
-        )
-
-        if isinstance(exc, NoCredentialsError):
-            raise SageMakerError(
-                f"{self.step}: no AWS credentials found; set AWS_ACCESS_KEY_ID and "
-                "AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or run on a machine with a role"
-            ) from None
-        if isinstance(exc, NoRegionError):
-            raise SageMakerError(
-                f"{self.step}: no AWS region; pass --region or set AWS_DEFAULT_REGION"
-            ) from None
-        if isinstance(exc, ClientError):
-            error = exc.response.get("Error", {})
-            code, message = error.get("Code", "?"), error.get("Message", str(exc))
-            hint = ""
-            if code in ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation"):
-                hint = " (the credentials lack a permission this step needs)"
-            raise SageMakerError(f"{self.step}: {code}: {message}{hint}") from None
-        if isinstance(exc, BotoCoreError | S3UploadFailedError):
-            raise SageMakerError(f"{self.step}: {exc}") from None
-        return False
+    try:
+        yield
+    except NoCredentialsError:
+        raise SageMakerError(
+            f"{step}: no AWS credentials found; set AWS_ACCESS_KEY_ID and "
+            "AWS_SECRET_ACCESS_KEY, AWS_PROFILE, or run on a machine with a role"
+        ) from None
+    except NoRegionError:
+        raise SageMakerError(
+            f"{step}: no AWS region; pass --region or set AWS_DEFAULT_REGION"
+        ) from None
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        code, message = error.get("Code", "?"), error.get("Message", str(exc))
+        hint = ""
+        if code in ("AccessDenied", "AccessDeniedException", "UnauthorizedOperation"):
+            hint = " (the credentials lack a permission this step needs)"
+        raise SageMakerError(f"{step}: {code}: {message}{hint}") from None
+    except (BotoCoreError, S3UploadFailedError) as exc:
+        raise SageMakerError(f"{step}: {exc}") from None
