@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Request
 
 from parley.invocations import SESSION_HEADER, jsonline
 from parley.server.deps import authenticate, state_of
+from parley.server.knowledge import chosen_base
 from parley.server.schemas import InvocationRequest, InvocationResponse
 from parley.server.streaming import StreamingReply, complete, open_stream
 from parley.service import ChatEvent, ChatRequest
@@ -28,6 +29,7 @@ async def invocations(
         params=state.service.params_from(body.parameters, state.settings.max_new_tokens_cap),
         retrieval=not body.no_retrieval,
         create_missing_session=True,
+        knowledge_base=chosen_base(request, owner, body.knowledge_base, not body.no_retrieval),
     )
     if "application/jsonlines" not in request.headers.get("accept", ""):
         reply = await complete(state, chat)
