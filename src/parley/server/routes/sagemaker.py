@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
-from typing import Any, assert_never
 
 from fastapi import APIRouter, Depends, Request
 
+from parley.invocations import SESSION_HEADER, jsonline
 from parley.server.deps import authenticate, state_of
 from parley.server.knowledge import chosen_base
 from parley.server.schemas import InvocationRequest, InvocationResponse
 from parley.server.streaming import StreamingReply, complete, open_stream
-from parley.service import ChatEvent, ChatRequest, Delta, Finished, Replaced, Started
+from parley.service import ChatEvent, ChatRequest
 
 router = APIRouter(tags=["sagemaker"])
-
-SESSION_HEADER = "X-Amzn-SageMaker-Custom-Attributes"
 
 
 @router.post("/invocations", response_model=InvocationResponse)
@@ -51,30 +48,9 @@ async def invocations(
     )
 
 
-def _line(value: dict[str, Any]) -> bytes:
-    return (json.dumps(value) + "\n").encode()
-
-
 async def _jsonlines(events: AsyncIterator[ChatEvent]) -> AsyncIterator[bytes]:
-    """`{"outputs": [piece]}` lines; a withdrawn reply is followed by its refusal, marked
-    `"replace": true` (the text shown so far is to be replaced by it); a summary line ends."""
+    """The contract's JSON lines (see `parley.invocations`)."""
     async for event in events:
-        match event:
-            case Started():
-                pass  # its session id is in the response header
-            case Delta(text=text):
-                yield _line({"outputs": [text]})
-            case Replaced(text=text):
-                yield _line({"outputs": ["\n\n" + text], "replace": text})
-            case Finished(reply=reply):
-                yield _line(
-                    {
-                        "outputs": [],
-                        "session_id": reply.session_id,
-                        "sources": reply.sources,
-                        "moderation": reply.moderation.as_dict(),
-                        "finish_reason": reply.finish_reason,
-                    }
-                )
-            case _:
-                assert_never(event)
+        line = jsonline(event)
+        if line is not None:
+            yield line
