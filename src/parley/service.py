@@ -15,7 +15,7 @@ from typing import Any, Literal, Protocol
 
 from pydantic import ValidationError
 
-from parley.engines.base import ChatEngine, EngineError, Turn
+from parley.engines.base import ChatEngine, EngineError, Turn, UnsupportedRequest
 from parley.engines.formats import PromptFormat, PromptTooLong, fit_prompt
 from parley.engines.generation import Generation
 from parley.engines.params import GenerationParams, describe_params_error
@@ -137,6 +137,8 @@ class ChatReply:
     retrieval_seconds: float | None = None
     prompt: str = ""
     """The prompt sent to the model (empty when none was): for debugging, never sent to clients."""
+    logprobs: list[dict[str, Any]] | None = None
+    """The generated tokens' log-probabilities, when the request asked for them."""
 
 
 @dataclass
@@ -197,6 +199,11 @@ class ChatService:
 
     def stream(self, request: ChatRequest) -> Iterator[ChatEvent]:
         """The pipeline. Closing the iterator early stops generation; the turn is still kept."""
+        # 0. what the engine cannot do is refused up front, never silently ignored
+        try:
+            self.engine.check_params(request.params)
+        except UnsupportedRequest as exc:
+            raise ServiceError(str(exc)) from None
         # 1. input moderation: a blocked message never reaches the model
         verdict_in = self.moderation.check_input(request.message) if self.moderation else ALLOW
         # 2. the conversation so far
@@ -273,6 +280,8 @@ class ChatService:
         finally:
             generation.close()
             reply.completion_tokens = generation.completion_tokens
+            if request.params.logprobs is not None:
+                reply.logprobs = generation.logprobs
             reply.text = "".join(shown).strip()
             reply.finish_reason = generation.finish_reason or "cancelled"
             if checker and checker.blocked:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from parley.engines.factory import build_engine
 from parley.engines.formats import build_format
 from parley.service import ALLOW, ChatService, Verdict
+from parley.threads import ThreadPlan, plan_threads
 
 if TYPE_CHECKING:
     from parley.config import Settings
@@ -124,13 +125,33 @@ def build_retrieval(
     return KnowledgeRetrieval(retriever, settings.retrieval) if retriever is not None else None
 
 
+def thread_plan(settings: Settings) -> ThreadPlan:
+    """Engine and torch threads from the budget (`threads`) and what the settings turn on."""
+    from parley.embedded import EMBEDDED_ASSETS
+
+    model = settings.model
+    embedded = EMBEDDED_ASSETS.get(model.source)
+    gguf = model.source.lower().endswith(".gguf") or (
+        embedded is not None and embedded.relative_path.endswith(".gguf")
+    )
+    uses_torch = model.engine == "transformers" or (model.engine == "auto" and not gguf)
+    torch_needed = settings.retrieval.enabled or settings.moderation.moderator != "none"
+    return plan_threads(
+        settings.threads,
+        engine_threads=settings.model.threads,
+        engine_uses_torch=uses_torch,
+        torch_needed=torch_needed,
+    )
+
+
 def build_service(
-    settings: Settings, *, progress: bool = True, sessions: bool = True
+    settings: Settings, *, progress: bool = True, sessions: bool = True, concurrent: bool = False
 ) -> ChatService:
     """The chat service the settings describe: engine, format, store, retrieval, moderation.
 
     `sessions=False` builds no session store: requests then carry their history (the
-    terminal chat keeps its own)."""
+    terminal chat keeps its own). `concurrent`: many users at once (the HTTP server), which
+    picks llama.cpp's own server for GGUF models under engine `auto`."""
     from parley.moderation.base import build_moderator
     from parley.moderation.guard import DomainGuard
     from parley.moderation.policy import Policy
@@ -139,7 +160,11 @@ def build_service(
 
     data_dir = settings.data_dir
     data_dir.mkdir(parents=True, exist_ok=True)
-    engine = build_engine(settings.model, data_dir)
+    mod = settings.moderation
+    plan = thread_plan(settings)
+    engine = build_engine(
+        settings.model.model_copy(update={"threads": plan.engine}), data_dir, concurrent=concurrent
+    )
     prompt_format = build_format(settings.model.format, engine, settings.model.system_prompt)
     store = build_session_store(settings.sessions, data_dir) if sessions else None
 
@@ -158,7 +183,6 @@ def build_service(
         )
 
     moderation = None
-    mod = settings.moderation
     if mod.moderator != "none" or mod.domain_guard.enabled:
         moderator = build_moderator(
             mod, data_dir, progress=progress, embedder=embedder_for(mod.embedder)
@@ -168,6 +192,11 @@ def build_service(
             guard = DomainGuard(mod.domain_guard, embedder_for(mod.embedder))
         moderation = PolicyModeration(moderator, Policy(mod), guard)
 
+    if embedders and engine.name != "transformers":  # transformers set its own: one pool
+        import torch
+
+        torch.set_num_threads(plan.torch)
+    log.debug("thread budget: %s", plan)
     return ChatService(
         engine,
         prompt_format,

@@ -18,11 +18,15 @@ log = logging.getLogger("parley")
 
 TRANSFORMERS = "transformers"
 LLAMA_CPP = "llama.cpp"
+LLAMA_SERVER = "llama-server"
+OPENAI = "openai"
 
 # name -> "module:Class"; imported on use so that a llama.cpp process never loads torch.
 ENGINES: dict[str, str] = {
     TRANSFORMERS: "parley.engines.transformers_engine:TransformersEngine",
     LLAMA_CPP: "parley.engines.llamacpp_engine:LlamaCppEngine",
+    LLAMA_SERVER: "parley.engines.llama_server:LlamaServerEngine",
+    OPENAI: "parley.engines.openai_engine:OpenAIEngine",
 }
 
 
@@ -35,11 +39,20 @@ def engine_class(name: str) -> type[ChatEngine]:
     return getattr(importlib.import_module(module), attribute)
 
 
-def choose_engine(requested: str, source: ModelSource) -> str:
-    """The engine to use: `auto` is llama.cpp for GGUF files when it is installed."""
+def choose_engine(requested: str, source: ModelSource, *, concurrent: bool = False) -> str:
+    """The engine to use. `auto` for a GGUF file: llama.cpp's own server when requests come
+    concurrently (`parley serve`) and set-up built it, else llama.cpp in-process when it is
+    installed (it measured faster for one user at a time), else transformers."""
     if requested not in ("auto", *ENGINES):
         raise EngineError(f"unknown engine {requested!r}; choose auto, {', '.join(ENGINES)}")
-    if requested == TRANSFORMERS:
+    if requested in (TRANSFORMERS, OPENAI):
+        return requested
+    if requested == LLAMA_SERVER:
+        if not source.is_gguf:
+            raise EngineError(
+                f"the llama-server engine needs a .gguf model, got {source.spec!r}; "
+                "use engine 'transformers' or 'auto'"
+            )
         return requested
     if not source.is_gguf:
         if requested == LLAMA_CPP:
@@ -48,6 +61,12 @@ def choose_engine(requested: str, source: ModelSource) -> str:
                 "use engine 'transformers' or 'auto'"
             )
         return TRANSFORMERS
+    if requested == "auto" and concurrent:
+        from parley.engines.llama_server import find_llama_server
+
+        if find_llama_server(None) is not None:
+            return LLAMA_SERVER
+        log.info("llama-server was not built (see scripts/setup.sh): serving GGUF in-process")
     if llama_cpp_available():
         return LLAMA_CPP
     log.warning(
@@ -58,12 +77,20 @@ def choose_engine(requested: str, source: ModelSource) -> str:
     return TRANSFORMERS
 
 
-def build_engine(settings: ModelSettings, data_dir: Path | None = None) -> ChatEngine:
-    """Resolve the model source and load it on the chosen engine."""
+def build_engine(
+    settings: ModelSettings, data_dir: Path | None = None, *, concurrent: bool = False
+) -> ChatEngine:
+    """Resolve the model source and load it on the chosen engine.
+
+    `concurrent`: the engine will serve many users at once (the HTTP server)."""
+    if settings.engine == OPENAI:
+        return engine_class(OPENAI).from_settings(settings)  # type: ignore[attr-defined,no-any-return]
     source = resolve_source(settings.source)
-    name = choose_engine(settings.engine, source)
+    name = choose_engine(settings.engine, source, concurrent=concurrent)
     cls = engine_class(name)
     if name == TRANSFORMERS:
         cache = data_dir / "models" if data_dir is not None else None
         return cls(source, settings, cache_dir=cache)  # type: ignore[call-arg]
+    if name == LLAMA_SERVER:
+        return cls.from_settings(settings, data_dir=data_dir)  # type: ignore[attr-defined,no-any-return]
     return cls(source, settings)  # type: ignore[call-arg]

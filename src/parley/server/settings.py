@@ -37,6 +37,10 @@ class ServerSettings(BaseModel):
     """Requests per minute per API key (or per client address when open); 0 turns it off."""
     ui: bool = True
     """Serve the web chat page at `/`."""
+    engine_api: bool = False
+    """Also serve the bare engine (`/v1/completions`, `/tokenize`, `/apply-template`), for
+    other Parleys whose `openai` engine points here. It skips moderation, retrieval and
+    sessions: turn it on only where those clients are trusted."""
 
     @field_validator("api_keys")
     @classmethod

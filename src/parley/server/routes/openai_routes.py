@@ -61,7 +61,7 @@ def to_chat_request(
     if not turns or turns[-1].role != "user" or not turns[-1].text.strip():
         raise ServiceError("the last message must be a non-empty user message")
     stop = [body.stop] if isinstance(body.stop, str) else body.stop
-    values = {
+    values: dict[str, Any] = {
         "temperature": body.temperature,
         "top_p": body.top_p,
         "top_k": body.top_k,
@@ -69,6 +69,7 @@ def to_chat_request(
         "repetition_penalty": body.repetition_penalty,
         "seed": body.seed,
         "stop": stop,
+        **output_options(body),
     }
     params = state.service.params_from(
         {k: v for k, v in values.items() if v is not None}, state.settings.max_new_tokens_cap
@@ -83,6 +84,32 @@ def to_chat_request(
         retrieval=True if body.retrieval is None else body.retrieval,
         system_prompt="\n\n".join(system) if system else None,
     )
+
+
+def output_options(body: ChatCompletionRequest) -> dict[str, Any]:
+    """JSON mode and logprobs as generation parameters; tools refused (never ignored)."""
+    if body.tools and body.tool_choice != "none":
+        raise ServiceError(
+            "tools: Parley's pipeline does not call tools (its replies are moderated text); "
+            "send the request without tools, or with tool_choice 'none'"
+        )
+    if body.tool_choice not in (None, "none", "auto"):
+        raise ServiceError("tool_choice: no tools can be called on this server")
+    options: dict[str, Any] = {}
+    fmt = body.response_format
+    if fmt is not None and fmt.type == "json_object":
+        options["json_schema"] = {}
+    elif fmt is not None and fmt.type == "json_schema":
+        if fmt.json_schema is None:
+            raise ServiceError("response_format.json_schema is required for type json_schema")
+        options["json_schema"] = fmt.json_schema.schema_
+    if body.logprobs:
+        if body.stream:
+            raise ServiceError("logprobs are returned with stream=false only")
+        options["logprobs"] = body.top_logprobs or 0
+    elif body.top_logprobs is not None:
+        raise ServiceError("top_logprobs needs logprobs=true")
+    return options
 
 
 @router.post("/chat/completions")
@@ -106,6 +133,7 @@ async def chat_completions(
                 {
                     "index": 0,
                     "message": {"role": "assistant", "content": reply.text},
+                    "logprobs": None if reply.logprobs is None else {"content": reply.logprobs},
                     "finish_reason": finish_reason(reply),
                 }
             ],
@@ -131,20 +159,25 @@ async def chat_completions(
             sources=started.sources,
             moderation=started.moderation,
         )
-        async for event in events:
-            if isinstance(event, Delta):
-                yield chunk({"content": event.text})
-            elif isinstance(event, Replaced):
-                # Clients that understand it replace the shown text; others see it appended.
-                yield chunk({"content": "\n\n" + event.text}, replace=event.text)
-            elif isinstance(event, Finished):
-                reply = event.reply
-                usage = {
-                    "prompt_tokens": reply.prompt_tokens,
-                    "completion_tokens": reply.completion_tokens,
-                    "total_tokens": reply.prompt_tokens + reply.completion_tokens,
-                }
-                yield chunk({}, finish_reason(reply), usage=usage, **parley_fields(reply))
+        try:
+            async for event in events:
+                if isinstance(event, Delta):
+                    yield chunk({"content": event.text})
+                elif isinstance(event, Replaced):
+                    # Clients that understand it replace the shown text; others see it appended.
+                    yield chunk({"content": "\n\n" + event.text}, replace=event.text)
+                elif isinstance(event, Finished):
+                    reply = event.reply
+                    usage = {
+                        "prompt_tokens": reply.prompt_tokens,
+                        "completion_tokens": reply.completion_tokens,
+                        "total_tokens": reply.prompt_tokens + reply.completion_tokens,
+                    }
+                    yield chunk({}, finish_reason(reply), usage=usage, **parley_fields(reply))
+        except ServiceError as exc:
+            # The status line is sent already: the error goes as an event, as OpenAI does.
+            error = {"message": str(exc), "type": exc.kind, "code": exc.status}
+            yield f"data: {json.dumps({'error': error})}\n\n".encode()
         yield b"data: [DONE]\n\n"
 
     return StreamingReply(
@@ -166,6 +199,7 @@ def models(request: Request, owner: str | None = Depends(authenticate)) -> dict[
                 "object": "model",
                 "created": 0,
                 "owned_by": "parley",
+                "max_model_len": state.service.engine.context_window,
             }
         ],
     }
