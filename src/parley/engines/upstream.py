@@ -229,7 +229,7 @@ def _sse_events(lines: Iterator[str]) -> Iterator[dict[str, Any]]:
         except ValueError:
             raise EngineUnavailable(
                 f"the model server sent an event that is not JSON: {data[:200]}"
-            )
+            ) from None
         if isinstance(event, dict) and "error" in event:
             error = event["error"]
             message = error.get("message", error) if isinstance(error, dict) else error
