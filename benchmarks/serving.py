@@ -143,7 +143,7 @@ def load(url: str, clients: int, rounds: int, body_for: Callable[[int], dict[str
             for round_ in range(rounds):
                 try:
                     sample = stream_chat(client, body_for(index * rounds + round_))
-                except Exception as exc:  # noqa: BLE001 - reported in the JSON
+                except Exception as exc:
                     with lock:
                         errors.append(f"{type(exc).__name__}: {exc}")
                     continue
@@ -217,15 +217,23 @@ def bare_server(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         wait_ready(url, process, log, "/health")
         rss = PeakRss(process.pid)
         levels = run_levels(url, args.levels, args.rounds, chat_body(args.max_tokens))
-        return {"flags": f"--parallel {max(args.levels)} -t {cores}", "levels": levels,
-                "peak_rss_mb": rss.stop()}
+        return {
+            "flags": f"--parallel {max(args.levels)} -t {cores}",
+            "levels": levels,
+            "peak_rss_mb": rss.stop(),
+        }
     finally:
         process.terminate()
         process.wait(20)
 
 
 def parley_server(
-    args: argparse.Namespace, workdir: Path, name: str, *, engine: str, moderation: bool,
+    args: argparse.Namespace,
+    workdir: Path,
+    name: str,
+    *,
+    engine: str,
+    moderation: bool,
     grounded: bool = False,
 ) -> dict[str, Any]:
     port, log = free_port(), workdir / f"{name}.log"
@@ -254,8 +262,11 @@ def parley_server(
         if grounded:
             result = grounded_answers(url, args)
         else:
-            result = {"levels": run_levels(url, args.levels, args.rounds, chat_body(
-                args.max_tokens, retrieval=False))}
+            result = {
+                "levels": run_levels(
+                    url, args.levels, args.rounds, chat_body(args.max_tokens, retrieval=False)
+                )
+            }
         return {"engine": health.get("engine"), **result, "peak_rss_mb": rss.stop()}
     finally:
         process.terminate()
@@ -289,9 +300,9 @@ def grounded_answers(url: str, args: argparse.Namespace) -> dict[str, Any]:
 def single_stream(args: argparse.Namespace) -> dict[str, Any]:
     """One stream at a time on each engine directly (the terminal chat's case), 3 runs."""
     from parley.config import ModelSettings
+    from parley.engines.base import Turn
     from parley.engines.factory import build_engine
     from parley.engines.formats import build_format
-    from parley.engines.base import Turn
     from parley.engines.generation import Generation
     from parley.engines.params import GenerationParams
 
