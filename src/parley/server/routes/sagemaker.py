@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request
 
 from parley.server.app import StreamingReply, authenticate, complete, open_stream, state_of
 from parley.server.schemas import InvocationRequest, InvocationResponse
-from parley.service import ChatEvent, ChatRequest, Delta, Finished
+from parley.service import ChatEvent, ChatRequest, Delta, Finished, ServiceError
 
 router = APIRouter(tags=["sagemaker"])
 
@@ -22,11 +22,14 @@ async def invocations(
 ):
     """Answer `inputs`; `Accept: application/jsonlines` streams `{"outputs": ["piece"]}` lines."""
     state = state_of(request)
+    params = state.service.params_from(body.parameters, state.settings.max_new_tokens_cap)
+    if params.logprobs is not None:  # the seed's response has no place for them
+        raise ServiceError("parameters.logprobs: ask /v1/chat/completions for log-probabilities")
     chat = ChatRequest(
         message=body.inputs,
         session_id=body.session_id,
         owner=owner,
-        params=state.service.params_from(body.parameters, state.settings.max_new_tokens_cap),
+        params=params,
         retrieval=not body.no_retrieval,
         create_missing_session=True,
     )
