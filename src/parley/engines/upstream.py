@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -181,7 +181,7 @@ class UpstreamClient:
 
     # -- streamed completions -----------------------------------------------------------------
 
-    def stream_completion(self, body: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    def stream_completion(self, body: dict[str, Any]) -> Generator[dict[str, Any], None, None]:
         """POST /v1/completions with `stream: true`; yields each event's JSON.
 
         Closing the iterator closes the HTTP stream, which makes the server stop generating.
