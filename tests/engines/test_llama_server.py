@@ -112,7 +112,7 @@ def test_a_killed_child_fails_requests_in_flight_then_recovers(managed):
     from parley.engines.formats import OpenChatKitFormat
 
     service = ChatService(managed, OpenChatKitFormat(), None)
-    params = GenerationParams(temperature=0.8, seed=9, max_new_tokens=1000)
+    params = GenerationParams(temperature=0.8, seed=9, max_new_tokens=600)
     first_pid = managed.managed.pid
     restarts = managed.managed.restarts
     events = service.stream(ChatRequest("Tell a very long story.", params, history=[]))

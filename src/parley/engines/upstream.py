@@ -238,8 +238,16 @@ def _sse_events(lines: Iterator[str]) -> Iterator[dict[str, Any]]:
 
 
 def _retryable(exc: httpx.HTTPError) -> bool:
-    # Only errors that show the request never reached a working server.
-    return isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.RemoteProtocolError)
+    # Errors that show the server went away (a refused or reset connection, a kept-alive one
+    # to a server that restarted), not a slow one. Streams retry them only before any token.
+    return isinstance(
+        exc,
+        httpx.ConnectError
+        | httpx.ConnectTimeout
+        | httpx.RemoteProtocolError
+        | httpx.ReadError
+        | httpx.WriteError,
+    )
 
 
 def _backoff(attempt: int) -> None:
