@@ -13,6 +13,7 @@ chat: setup
 test: setup
 	.venv/bin/ruff check src tests benchmarks
 	.venv/bin/ruff format --check src tests benchmarks
+	.venv/bin/mypy src
 	.venv/bin/pytest
 
 lint:

@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 
 from _stats import latency_summary
-from parley.moderation.base import build_moderator
 from parley.moderation.data import load_examples, shipped_dev_path
+from parley.moderation.factory import build_moderator
 from parley.moderation.settings import ModerationSettings
 
 

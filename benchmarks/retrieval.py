@@ -89,7 +89,7 @@ def bench_default_kb(data_dir: Path, threads: int, queries: int) -> dict[str, ob
     items = load_qa(dev_set_path())
     questions = [item.question for item in items]
     for hybrid in (True, False):
-        retriever = IndexRetriever.from_settings(
+        retriever = IndexRetriever.from_index(
             result.index, embedder, settings.model_copy(update={"hybrid": hybrid})
         )
         for q in questions[:5]:
@@ -103,7 +103,7 @@ def bench_default_kb(data_dir: Path, threads: int, queries: int) -> dict[str, ob
         out[f"query_ms_{name}"] = latency_summary(latencies)
         out[f"dev_set_{name}"] = evaluate(retriever, items).metrics
     # What the chat does for a message with an earlier one: two searches, fused.
-    retriever = IndexRetriever.from_settings(result.index, embedder, settings)
+    retriever = IndexRetriever.from_index(result.index, embedder, settings)
     followups = load_qa(followups_set_path())
     latencies = []
     for i in range(queries):

@@ -90,10 +90,10 @@ def embedder():
 @pytest.fixture(scope="session")
 def shipped_moderator(embedder, moderation_data_dir):
     """The default classifier moderator, its head trained on Parley's shipped set once."""
-    from parley.moderation.classifier import ClassifierModerator
+    from parley.moderation.factory import build_moderator
     from parley.moderation.settings import ModerationSettings
 
-    return ClassifierModerator.from_settings(
+    return build_moderator(
         ModerationSettings(), moderation_data_dir, progress=False, embedder=embedder
     )
 

@@ -6,8 +6,12 @@ import pytest
 
 from parley.engines.formats import OpenChatKitFormat
 from parley.engines.params import GenerationParams
+from parley.moderation.guard import DomainGuard
+from parley.moderation.labels import Label
 from parley.moderation.policy import Policy
-from parley.moderation.settings import ModerationSettings
+from parley.moderation.settings import Action, DomainGuardSettings, ModerationSettings
+from parley.retrieval.retriever import IndexRetriever, build_retriever
+from parley.retrieval.settings import RetrievalSettings
 from parley.service import (
     ChatRequest,
     ChatService,
@@ -18,7 +22,7 @@ from parley.service import (
     Started,
 )
 from parley.sessions.sqlite_store import SQLiteSessionStore
-from parley.wiring import PolicyModeration
+from parley.wiring import KnowledgeRetrieval, PolicyModeration
 
 REFUSAL = "Unfortunately I am unable to provide any information about this topic"
 
@@ -46,7 +50,7 @@ def test_a_normal_turn_is_answered_and_stored(service, fake_engine):
     fake_engine.queue(" Rome", " was founded", " in 753 BC.")
     _, shown, reply = run(service, "When was Rome founded?")
     assert shown == reply.text == "Rome was founded in 753 BC."
-    assert reply.moderation["input"]["action"] == "allow"
+    assert reply.moderation.input.action == "allow"
     session = service.store.get(reply.session_id)
     assert [t.text for t in session.turns] == ["When was Rome founded?", reply.text]
     assert session.turns[1].labels["finish_reason"] == "stop"
@@ -57,7 +61,7 @@ def test_blocked_input_never_reaches_the_model(service, fake_engine):
     assert fake_engine.prompts == []
     assert shown.startswith(REFUSAL)
     assert reply.finish_reason == "moderation"
-    assert reply.moderation["input"]["label"] == "needs intervention"
+    assert reply.moderation.input.label == "needs intervention"
     assert service.store.get(reply.session_id).turns[1].text == reply.text
 
 
@@ -73,7 +77,7 @@ def test_blocked_output_is_cut_mid_stream_before_the_bad_sentence(service, fake_
     assert shown.startswith("Sure, I can help with chemistry.")
     assert any(isinstance(e, Replaced) and e.text == REFUSAL for e in events)
     assert reply.text == REFUSAL and reply.finish_reason == "moderation"
-    assert reply.moderation["output"]["action"] == "block"
+    assert reply.moderation.output is not None and reply.moderation.output.action == "block"
     assert fake_engine.closed_early == 1  # generation stopped at the cut
     stored = service.store.get(reply.session_id).turns[1]
     assert stored.text == REFUSAL and "bleach" not in stored.text
@@ -126,3 +130,77 @@ def test_retrieval_gets_the_previous_user_message(fake_engine, tmp_path):
         ("Who painted the Mona Lisa?", None),
         ("Where is it displayed?", "Who painted the Mona Lisa?"),
     ]
+
+
+def test_a_cautioned_message_is_answered_carefully_with_the_note(fake_engine, moderator, tmp_path):
+    settings = ModerationSettings(input_policy={Label.CASUAL: Action.CAUTION})
+    moderation = PolicyModeration(moderator, Policy(settings), None)
+    store = SQLiteSessionStore(tmp_path / "s.db")
+    service = ChatService(fake_engine, OpenChatKitFormat(), store, moderation=moderation)
+    fake_engine.queue(" Rome", " was founded", " in 753 BC.")
+    events, shown, reply = run(service, "When was Rome founded?")
+    assert settings.caution_instruction in fake_engine.prompts[0]
+    assert isinstance(events[-2], Delta) and events[-2].text == f"\n\n{settings.caution_note}"
+    assert shown == reply.text == f"Rome was founded in 753 BC.\n\n{settings.caution_note}"
+    assert reply.finish_reason == "stop"
+    assert reply.moderation.input.action == "caution"
+    assert reply.moderation.as_dict()["input"]["action"] == "caution"
+    stored = service.store.get(reply.session_id).turns
+    assert stored[0].labels["action"] == "caution" and stored[1].text == reply.text
+
+
+def domain_guard(embedder, **settings):
+    return DomainGuard(
+        DomainGuardSettings(
+            enabled=True, description=["Questions about the history of ancient Rome."], **settings
+        ),
+        embedder,
+    )
+
+
+def test_an_off_topic_message_gets_the_redirect_and_no_generation(
+    fake_engine, moderator, embedder, tmp_path
+):
+    guard = domain_guard(embedder, min_similarity=0.3)
+    moderation = PolicyModeration(moderator, Policy(ModerationSettings()), guard)
+    store = SQLiteSessionStore(tmp_path / "s.db")
+    service = ChatService(fake_engine, OpenChatKitFormat(), store, moderation=moderation)
+    events, shown, reply = run(service, "What is a good recipe for banana bread?")
+    assert fake_engine.prompts == []
+    assert reply.finish_reason == "off_topic"
+    assert shown == reply.text and "ancient Rome" in reply.text
+    assert reply.moderation.domain is not None and reply.moderation.domain.label == "off_topic"
+    assert events[0].moderation.domain == reply.moderation.domain
+    assert service.store.get(reply.session_id).turns[1].labels["finish_reason"] == "off_topic"
+    fake_engine.queue(" In 753 BC.")
+    _, _, on_topic = run(service, "When was the city of Rome founded?")
+    assert on_topic.finish_reason == "stop" and on_topic.moderation.domain is None
+
+
+def test_the_guard_reads_the_similarity_also_with_hybrid_retrieval(
+    fake_engine, moderator, embedder, default_kb_data_dir
+):
+    settings = RetrievalSettings(hybrid=True)
+    retriever = build_retriever(settings, default_kb_data_dir, progress=False, embedder=embedder)
+    assert isinstance(retriever, IndexRetriever) and retriever.hybrid
+    top = retriever.search("Who painted the Mona Lisa?", 3)
+    # The fused rank score is small whatever the match; the similarity is a cosine.
+    assert top[0].similarity is not None and top[0].similarity > 0.5 > top[0].rank_score
+    guard = DomainGuard(
+        DomainGuardSettings(enabled=True, min_similarity=None, min_retrieval_score=0.4)
+    )
+    moderation = PolicyModeration(moderator, Policy(ModerationSettings()), guard)
+    service = ChatService(
+        fake_engine,
+        OpenChatKitFormat(),
+        None,
+        retrieval=KnowledgeRetrieval(retriever, settings),
+        moderation=moderation,
+    )
+    fake_engine.queue(" Leonardo da Vinci.")
+    _, _, reply = run(service, "Who painted the Mona Lisa?", history=[])
+    assert reply.finish_reason == "stop" and reply.moderation.domain is None
+    _, _, reply = run(service, "zxqv blorpt wug fnord?", history=[])
+    assert reply.finish_reason == "off_topic"
+    assert reply.moderation.domain is not None
+    assert reply.moderation.domain.scores["retrieval_score"] < 0.4

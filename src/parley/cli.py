@@ -81,6 +81,14 @@ def config_show(
     typer.echo(tomli_w.dumps(_drop_nulls(data)), nl=False)
 
 
+@config_app.command("schema")
+def config_schema() -> None:
+    """Print the JSON Schema of the settings: every setting with its type, default and doc."""
+    from parley.config import Settings
+
+    console.print_json(json.dumps(Settings.model_json_schema()))
+
+
 def _drop_nulls(value: Any) -> Any:
     # TOML has no null: an unset optional setting is simply absent.
     if isinstance(value, dict):
@@ -154,7 +162,7 @@ def chat(
     load_in: Annotated[str | None, typer.Option(help="8bit or 4bit (needs a GPU).")] = None,
 ) -> None:
     """Chat with the model in the terminal (the embedded default with no flags)."""
-    overrides = {
+    overrides: dict[str, Any] = {
         "model": {
             "source": model,
             "engine": engine,

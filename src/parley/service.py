@@ -1,22 +1,23 @@
-"""The chat pipeline: one request, end to end, in one readable function (`ChatService.stream`).
+"""The chat pipeline: one request, end to end, as named steps (`ChatService.stream`).
 
-input moderation -> session load or create -> retrieval -> prompt build -> generation (streamed)
--> incremental output moderation -> atomic persist of the turn -> reply with session id,
-sources and moderation labels. The service knows nothing of HTTP.
+moderate input -> conversation (session load or create) -> retrieve -> check topic ->
+refuse | prompt -> generate with the incremental output check -> persist the turn atomically
+-> reply with session id, sources and moderation verdicts. The service knows nothing of HTTP:
+its errors carry a kind, which the server maps to a status.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
 from pydantic import ValidationError
 
 from parley.engines.base import ChatEngine, EngineError, Turn, UnsupportedRequest
-from parley.engines.formats import PromptFormat, PromptTooLong, fit_prompt
+from parley.engines.formats import FittedPrompt, PromptFormat, PromptTooLong, fit_prompt
 from parley.engines.generation import Generation
 from parley.engines.params import GenerationParams, describe_params_error
 from parley.sessions.base import (
@@ -30,21 +31,22 @@ from parley.sessions.base import (
 FinishReason = Literal["stop", "length", "cancelled", "moderation", "off_topic"]
 
 
-class ServiceError(Exception):
-    """A request the service cannot serve; `status` is the matching HTTP status."""
+ErrorKind = Literal["invalid_request", "not_found", "unavailable"]
+"""What went wrong, for the edge to map onto its own codes (the server: HTTP statuses)."""
 
-    status = 400
-    kind = "invalid_request"
+
+class ServiceError(Exception):
+    """A request the service cannot serve; `kind` says why."""
+
+    kind: ErrorKind = "invalid_request"
 
 
 class NotFound(ServiceError):
-    status = 404
-    kind = "not_found"
+    kind: ErrorKind = "not_found"
 
 
 class Unavailable(ServiceError):
-    status = 503
-    kind = "unavailable"
+    kind: ErrorKind = "unavailable"
 
 
 # -- what the pipeline needs from moderation and retrieval --------------------------------------
@@ -69,6 +71,22 @@ class Verdict:
 ALLOW = Verdict("allow", "casual")
 
 
+@dataclass(frozen=True)
+class Verdicts:
+    """The moderation decisions on one exchange: the message, its topic, the reply."""
+
+    input: Verdict = ALLOW
+    domain: Verdict | None = None
+    """Set when the domain guard did not simply allow the message."""
+    output: Verdict | None = None
+    """Set when output moderation withdrew the reply."""
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON form: `{"input": {...}, "domain": {...}, "output": {...}}`, unset ones left out."""
+        named = {"input": self.input, "domain": self.domain, "output": self.output}
+        return {name: v.as_dict() for name, v in named.items() if v is not None}
+
+
 class OutputCheck(Protocol):
     """Moderates a reply as it grows: `feed` returns the text that is safe to show."""
 
@@ -84,20 +102,21 @@ class OutputCheck(Protocol):
 class ModerationStage(Protocol):
     def check_input(self, text: str) -> Verdict: ...
 
-    def check_topic(self, text: str, best_score: float | None) -> Verdict: ...
+    def check_topic(self, text: str, best_similarity: float | None) -> Verdict: ...
 
     def output_check(self) -> OutputCheck: ...
 
 
 class PassageLike(Protocol):
-    score: float
+    similarity: float | None
+    """Cosine similarity to the query (None when the retriever has none, e.g. web results)."""
 
     def source_dict(self) -> dict[str, Any]: ...
 
 
 class RetrievalStage(Protocol):
     def retrieve(
-        self, query: str, count_tokens: Any, previous: str | None = None
+        self, query: str, count_tokens: Callable[[str], int], previous: str | None = None
     ) -> tuple[str | None, Sequence[PassageLike]]:
         """Context and passages for `query`; `previous` is the user's earlier message, so
         that a follow-up ("How tall is it?") finds its topic."""
@@ -131,7 +150,7 @@ class ChatReply:
     text: str
     finish_reason: FinishReason
     sources: list[dict[str, Any]] = field(default_factory=list)
-    moderation: dict[str, Any] = field(default_factory=dict)
+    moderation: Verdicts = field(default_factory=Verdicts)
     prompt_tokens: int = 0
     completion_tokens: int = 0
     retrieval_seconds: float | None = None
@@ -141,35 +160,49 @@ class ChatReply:
     """The generated tokens' log-probabilities, when the request asked for them."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class Started:
     """First event: the session, and the sources the reply will cite."""
 
     session_id: str | None
     sources: list[dict[str, Any]]
-    moderation: dict[str, Any]
+    moderation: Verdicts
 
 
-@dataclass
+@dataclass(frozen=True)
 class Delta:
     """Reply text that passed moderation."""
 
     text: str
 
 
-@dataclass
+@dataclass(frozen=True)
 class Replaced:
     """The reply so far is withdrawn and replaced by `text` (output moderation blocked it)."""
 
     text: str
 
 
-@dataclass
+@dataclass(frozen=True)
 class Finished:
     reply: ChatReply
 
 
 ChatEvent = Started | Delta | Replaced | Finished
+
+
+@dataclass(frozen=True)
+class Retrieved:
+    """What the retrieval step found for one message."""
+
+    context: str | None = None
+    passages: Sequence[PassageLike] = ()
+    seconds: float | None = None
+
+    @property
+    def best_similarity(self) -> float | None:
+        found = [p.similarity for p in self.passages if p.similarity is not None]
+        return max(found, default=None)
 
 
 # -- the service ---------------------------------------------------------------------------------
@@ -197,106 +230,31 @@ class ChatService:
         self.default_params = default_params or GenerationParams()
         self.model_name = model_name
 
-    def stream(self, request: ChatRequest) -> Iterator[ChatEvent]:
-        """The pipeline. Closing the iterator early stops generation; the turn is still kept."""
-        # 0. what the engine cannot do is refused up front, never silently ignored
-        try:
-            self.engine.check_params(request.params)
-        except UnsupportedRequest as exc:
-            raise ServiceError(str(exc)) from None
-        # 1. input moderation: a blocked message never reaches the model
-        verdict_in = self.moderation.check_input(request.message) if self.moderation else ALLOW
-        # 2. the conversation so far
+    def stream(self, request: ChatRequest) -> Generator[ChatEvent, None, None]:
+        """The pipeline. Closing the generator early stops generation; the turn is still kept.
+
+        moderate input -> conversation -> retrieve -> check topic -> refuse | prompt ->
+        generate with output check -> persist -> reply."""
+        self._check_engine_can(request)
+        verdict_in = self._moderate_input(request)
         session = self._open_session(request)
         history = self._history(request, session)
-        moderation: dict[str, Any] = {"input": verdict_in.as_dict()}
-        # 3. retrieval (also when blocked: no; the blocked message is not searched)
-        context, passages, retrieval_seconds = None, [], None
-        if verdict_in.action != "block" and request.retrieval and self.retrieval is not None:
-            began = time.perf_counter()
-            previous = next((t.text for t in reversed(history) if t.role == "user"), None)
-            context, passages = self.retrieval.retrieve(
-                request.message, self.engine.count_tokens, previous
-            )
-            retrieval_seconds = time.perf_counter() - began
-        sources = [p.source_dict() for p in passages]
-        verdict_topic = ALLOW
-        if verdict_in.action != "block" and self.moderation is not None:
-            best = max((p.score for p in passages), default=None)
-            verdict_topic = self.moderation.check_topic(request.message, best)
-            if verdict_topic.action != "allow":
-                moderation["domain"] = verdict_topic.as_dict()
-        session_id = session.id if session else None
-        yield Started(session_id, sources, moderation)
-
-        reply = ChatReply(session_id, "", "stop", sources, moderation)
-        reply.retrieval_seconds = retrieval_seconds
-        if verdict_in.action == "block" or verdict_topic.action == "block":
-            refusal = verdict_in.message if verdict_in.action == "block" else verdict_topic.message
-            reply.text = refusal
-            reply.finish_reason = "moderation" if verdict_in.action == "block" else "off_topic"
-            yield Delta(refusal)
-            self._persist(request, session, reply)
-            yield Finished(reply)
-            return
-
-        # 4. prompt: format + history + context, fit to the window
-        turns = [*history, Turn("user", self._with_instruction(request.message, verdict_in))]
-        try:
-            prompt = fit_prompt(
-                self._format_for(request),
-                turns,
-                self.engine.count_tokens,
-                self.engine.context_window - request.params.max_new_tokens,
-                context,
-            )
-        except PromptTooLong as exc:
-            raise ServiceError(str(exc)) from None
-        reply.prompt_tokens, reply.prompt = prompt.tokens, prompt.text
-        if prompt.context_dropped:
-            reply.sources = []
-
-        # 5. generation, 6. incremental output moderation
-        generation = Generation(
-            self.engine, prompt.text, request.params, self.prompt_format.stop_words
+        found = self._retrieve(request, history) if verdict_in.action != "block" else Retrieved()
+        verdict_topic = self._check_topic(request, found) if verdict_in.action != "block" else ALLOW
+        verdicts = Verdicts(verdict_in, verdict_topic if verdict_topic.action != "allow" else None)
+        reply = ChatReply(
+            session.id if session else None,
+            "",
+            "stop",
+            [p.source_dict() for p in found.passages],
+            verdicts,
+            retrieval_seconds=found.seconds,
         )
-        checker = self.moderation.output_check() if self.moderation else None
-        shown: list[str] = []
-        try:
-            for piece in generation:
-                safe = checker.feed(piece) if checker else piece
-                if safe:
-                    shown.append(safe)
-                    yield Delta(safe)
-                if checker and checker.blocked:
-                    break
-            if checker and not checker.blocked:
-                tail = checker.finish()
-                if tail:
-                    shown.append(tail)
-                    yield Delta(tail)
-        except EngineError as exc:
-            raise Unavailable(f"the chat model failed: {exc}") from None
-        finally:
-            generation.close()
-            reply.completion_tokens = generation.completion_tokens
-            if request.params.logprobs is not None:
-                reply.logprobs = generation.logprobs
-            reply.text = "".join(shown).strip()
-            reply.finish_reason = generation.finish_reason or "cancelled"
-            if checker and checker.blocked:
-                reply.text = checker.blocked.message
-                reply.finish_reason = "moderation"
-                moderation["output"] = checker.blocked.as_dict()
-            elif verdict_in.action == "caution" and verdict_in.message:
-                reply.text = f"{reply.text}\n\n{verdict_in.message}".strip()
-            # 7. persist the exchange atomically, also when the client went away mid-stream
-            self._persist(request, session, reply)
-        if checker and checker.blocked:
-            yield Replaced(reply.text)
-        elif verdict_in.action == "caution" and verdict_in.message:
-            yield Delta(f"\n\n{verdict_in.message}")
-        # 8. the reply
+        yield Started(reply.session_id, list(reply.sources), verdicts)
+        if verdict_in.action == "block" or verdict_topic.action == "block":
+            yield from self._refuse(request, session, reply, verdict_in, verdict_topic)
+        else:
+            yield from self._answer(request, session, reply, history, found.context)
         yield Finished(reply)
 
     def complete(self, request: ChatRequest) -> ChatReply:
@@ -307,6 +265,137 @@ class ChatService:
         raise Unavailable("the pipeline ended without a reply")
 
     # -- steps ---------------------------------------------------------------------------------
+
+    def _check_engine_can(self, request: ChatRequest) -> None:
+        """What the engine cannot do (JSON mode, logprobs) is refused, never ignored."""
+        try:
+            self.engine.check_params(request.params)
+        except UnsupportedRequest as exc:
+            raise ServiceError(str(exc)) from None
+
+    def _moderate_input(self, request: ChatRequest) -> Verdict:
+        """A blocked message never reaches the model (nor the retriever)."""
+        return self.moderation.check_input(request.message) if self.moderation else ALLOW
+
+    def _retrieve(self, request: ChatRequest, history: Sequence[Turn]) -> Retrieved:
+        """Passages for the message, read in its conversation (the previous user message)."""
+        if not request.retrieval or self.retrieval is None:
+            return Retrieved()
+        began = time.perf_counter()
+        previous = next((t.text for t in reversed(history) if t.role == "user"), None)
+        context, passages = self.retrieval.retrieve(
+            request.message, self.engine.count_tokens, previous
+        )
+        return Retrieved(context, passages, time.perf_counter() - began)
+
+    def _check_topic(self, request: ChatRequest, found: Retrieved) -> Verdict:
+        """The domain guard, on the message and the best cosine similarity retrieval found."""
+        if self.moderation is None:
+            return ALLOW
+        return self.moderation.check_topic(request.message, found.best_similarity)
+
+    def _refuse(
+        self,
+        request: ChatRequest,
+        session: Session | None,
+        reply: ChatReply,
+        verdict_in: Verdict,
+        verdict_topic: Verdict,
+    ) -> Iterator[ChatEvent]:
+        """Answer a blocked or off-topic message with its refusal, and keep the turn."""
+        blocked_input = verdict_in.action == "block"
+        reply.text = verdict_in.message if blocked_input else verdict_topic.message
+        reply.finish_reason = "moderation" if blocked_input else "off_topic"
+        yield Delta(reply.text)
+        self._persist(request, session, reply)
+
+    def _answer(
+        self,
+        request: ChatRequest,
+        session: Session | None,
+        reply: ChatReply,
+        history: Sequence[Turn],
+        context: str | None,
+    ) -> Iterator[ChatEvent]:
+        """Prompt, generate with the output check, persist (also when the client left)."""
+        verdict_in = reply.moderation.input
+        prompt = self._prompt(request, history, verdict_in, context)
+        reply.prompt_tokens, reply.prompt = prompt.tokens, prompt.text
+        if prompt.context_dropped:
+            reply.sources = []
+        shown: list[str] = []
+        generation = Generation(
+            self.engine, prompt.text, request.params, self.prompt_format.stop_words
+        )
+        checker = self.moderation.output_check() if self.moderation else None
+        try:
+            yield from self._generate(generation, checker, shown)
+        finally:
+            generation.close()
+            self._settle(reply, generation, checker, shown)
+            self._persist(request, session, reply)
+        if reply.moderation.output is not None:
+            yield Replaced(reply.text)
+        elif verdict_in.action == "caution" and verdict_in.message:
+            yield Delta(f"\n\n{verdict_in.message}")
+
+    def _prompt(
+        self,
+        request: ChatRequest,
+        history: Sequence[Turn],
+        verdict_in: Verdict,
+        context: str | None,
+    ) -> FittedPrompt:
+        """Format + history + context, fit to the window left after `max_new_tokens`."""
+        turns = [*history, Turn("user", self._with_instruction(request.message, verdict_in))]
+        try:
+            return fit_prompt(
+                self._format_for(request),
+                turns,
+                self.engine.count_tokens,
+                self.engine.context_window - request.params.max_new_tokens,
+                context,
+            )
+        except PromptTooLong as exc:
+            raise ServiceError(str(exc)) from None
+
+    @staticmethod
+    def _generate(
+        generation: Generation, checker: OutputCheck | None, shown: list[str]
+    ) -> Iterator[ChatEvent]:
+        """Stream what passes the output check; stop at a cut (the caller closes the model)."""
+        try:
+            for piece in generation:
+                safe = checker.feed(piece) if checker else piece
+                if safe:
+                    shown.append(safe)
+                    yield Delta(safe)
+                if checker and checker.blocked:
+                    return
+            tail = checker.finish() if checker else ""
+            if tail:
+                shown.append(tail)
+                yield Delta(tail)
+        except EngineError as exc:
+            raise Unavailable(f"the chat model failed: {exc}") from None
+
+    @staticmethod
+    def _settle(
+        reply: ChatReply, generation: Generation, checker: OutputCheck | None, shown: list[str]
+    ) -> None:
+        """The reply as it ended: withdrawn, with the caution note, or as generated."""
+        reply.completion_tokens = generation.completion_tokens
+        if generation.params.logprobs is not None:
+            reply.logprobs = generation.logprobs
+        reply.finish_reason = generation.finish_reason or "cancelled"
+        reply.text = "".join(shown).strip()
+        verdict_in = reply.moderation.input
+        if checker and checker.blocked:
+            reply.text = checker.blocked.message
+            reply.finish_reason = "moderation"
+            reply.moderation = replace(reply.moderation, output=checker.blocked)
+        elif verdict_in.action == "caution" and verdict_in.message:
+            reply.text = f"{reply.text}\n\n{verdict_in.message}".strip()
 
     def params_from(self, values: Mapping[str, Any] | None, cap: int) -> GenerationParams:
         """Request parameters over the configured defaults, validated and capped."""
@@ -351,13 +440,9 @@ class ChatService:
         return [Turn(t.role, t.text) for t in session.turns if t.text]
 
     def _format_for(self, request: ChatRequest) -> PromptFormat:
-        if request.system_prompt is None or not hasattr(self.prompt_format, "system_prompt"):
+        if request.system_prompt is None:
             return self.prompt_format
-        from copy import copy
-
-        adjusted = copy(self.prompt_format)
-        adjusted.system_prompt = request.system_prompt  # type: ignore[attr-defined]
-        return adjusted
+        return self.prompt_format.with_system_prompt(request.system_prompt)
 
     @staticmethod
     def _with_instruction(message: str, verdict: Verdict) -> str:
@@ -369,19 +454,19 @@ class ChatService:
         if session is None or self.store is None:
             return
         now = datetime.now(UTC)
+        labels = reply.moderation.as_dict()
         turns = [
             StoredTurn(
                 role="user",
                 text=request.message,
                 time=now,
-                labels=reply.moderation.get("input", {}),
+                labels=labels.pop("input"),
             ),
             StoredTurn(
                 role="assistant",
                 text=reply.text,
                 time=now,
-                labels={k: v for k, v in reply.moderation.items() if k != "input"}
-                | {"finish_reason": reply.finish_reason},
+                labels=labels | {"finish_reason": reply.finish_reason},
                 sources=reply.sources,
                 params=request.params.model_dump(),
             ),

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from parley.engines.factory import build_engine
 from parley.engines.formats import build_format
+from parley.registry import EmbedderCache, Shared
 from parley.service import ALLOW, ChatService, Verdict
 from parley.threads import ThreadPlan, plan_threads
 
 if TYPE_CHECKING:
     from parley.config import Settings
+    from parley.moderation.base import Moderator
     from parley.moderation.guard import DomainGuard
     from parley.moderation.policy import Decision, Policy
     from parley.moderation.streaming import StreamingChecker
@@ -82,7 +85,7 @@ class OutputModeration:
 class PolicyModeration:
     """The pipeline's moderation: a moderator, the policy and the domain guard."""
 
-    def __init__(self, moderator: Any, policy: Policy, guard: DomainGuard | None) -> None:
+    def __init__(self, moderator: Moderator, policy: Policy, guard: DomainGuard | None) -> None:
         self.moderator = moderator
         self.policy = policy
         self.guard = guard
@@ -91,13 +94,17 @@ class PolicyModeration:
         decision = self.policy.decide(self.moderator.moderate(text, "user"), "user", text)
         return _verdict(decision)
 
-    def check_topic(self, text: str, best_score: float | None) -> Verdict:
+    def check_topic(self, text: str, best_similarity: float | None) -> Verdict:
         if self.guard is None or not self.guard.enabled:
             return ALLOW
-        decision = self.guard.check(text, best_score)
+        decision = self.guard.check(text, best_similarity)
         if decision.in_domain:
             return ALLOW
-        scores = {"similarity": decision.similarity, "retrieval_score": decision.retrieval_score}
+        # "retrieval_score" is the reply's JSON name (kept): it holds the best cosine similarity.
+        scores = {
+            "similarity": decision.similarity,
+            "retrieval_score": decision.retrieval_similarity,
+        }
         return Verdict(
             "block",
             "off_topic",
@@ -112,17 +119,38 @@ class PolicyModeration:
 
 
 def build_retrieval(
-    settings: Settings, *, progress: bool = True, embedder: Any | None = None
+    settings: Settings, *, progress: bool = True, shared: Shared | None = None
 ) -> KnowledgeRetrieval | None:
     """The retrieval step on the configured index (built on first use), or None when off."""
-    from parley.retrieval.retriever import build_retriever
+    from parley.retrieval.retriever import RETRIEVERS
 
     if not settings.retrieval.enabled:
         return None
-    retriever = build_retriever(
-        settings.retrieval, settings.data_dir, progress=progress, embedder=embedder
-    )
-    return KnowledgeRetrieval(retriever, settings.retrieval) if retriever is not None else None
+    shared = shared or shared_for(settings, progress=progress)
+    retriever = RETRIEVERS.build(settings.retrieval.retriever, settings.retrieval, shared)
+    return KnowledgeRetrieval(retriever, settings.retrieval)
+
+
+def shared_for(settings: Settings, *, progress: bool = True) -> Shared:
+    """What the components of one service share: the data folder and loaded embedders."""
+    embedders = EmbedderCache(batch_size=settings.retrieval.embed_batch_size)
+    return Shared(data_dir=settings.data_dir, progress=progress, embedders=embedders)
+
+
+def build_moderation(settings: Settings, shared: Shared) -> PolicyModeration | None:
+    """Input/output moderation and the domain guard, or None when all are off."""
+    from parley.moderation.factory import MODERATORS
+    from parley.moderation.guard import DomainGuard
+    from parley.moderation.policy import Policy
+
+    mod = settings.moderation
+    if mod.moderator == "none" and not mod.domain_guard.enabled:
+        return None
+    moderator = MODERATORS.build(mod.moderator, mod, shared)
+    guard = None
+    if mod.domain_guard.enabled:
+        guard = DomainGuard(mod.domain_guard, shared.embedders.get(mod.embedder))
+    return PolicyModeration(moderator, Policy(mod), guard)
 
 
 def thread_plan(settings: Settings) -> ThreadPlan:
@@ -152,57 +180,30 @@ def build_service(
     `sessions=False` builds no session store: requests then carry their history (the
     terminal chat keeps its own). `concurrent`: many users at once (the HTTP server), which
     picks llama.cpp's own server for GGUF models under engine `auto`."""
-    from parley.moderation.base import build_moderator
-    from parley.moderation.guard import DomainGuard
-    from parley.moderation.policy import Policy
-    from parley.retrieval.embedder import Embedder
-    from parley.sessions.factory import build_session_store
+    from parley.sessions.factory import STORES
 
-    data_dir = settings.data_dir
-    data_dir.mkdir(parents=True, exist_ok=True)
-    mod = settings.moderation
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    # One embedder per model serves retrieval, the classifier moderator and the domain guard.
+    shared = shared_for(settings, progress=progress)
     plan = thread_plan(settings)
-    engine = build_engine(
-        settings.model.model_copy(update={"threads": plan.engine}), data_dir, concurrent=concurrent
-    )
+    engine_settings = settings.model.model_copy(update={"threads": plan.engine})
+    engine = build_engine(engine_settings, shared=shared, concurrent=concurrent)
+    shared.engine = engine
     prompt_format = build_format(settings.model.format, engine, settings.model.system_prompt)
-    store = build_session_store(settings.sessions, data_dir) if sessions else None
-
-    # One embedder serves retrieval, the classifier moderator and the domain guard.
-    embedders: dict[str, Embedder] = {}
-
-    def embedder_for(model: str) -> Embedder:
-        if model not in embedders:
-            embedders[model] = Embedder(model)
-        return embedders[model]
-
-    retrieval = None
-    if settings.retrieval.enabled:
-        retrieval = build_retrieval(
-            settings, progress=progress, embedder=embedder_for(settings.retrieval.embedder)
-        )
-
-    moderation = None
-    if mod.moderator != "none" or mod.domain_guard.enabled:
-        moderator = build_moderator(
-            mod, data_dir, progress=progress, embedder=embedder_for(mod.embedder)
-        )
-        guard = None
-        if mod.domain_guard.enabled:
-            guard = DomainGuard(mod.domain_guard, embedder_for(mod.embedder))
-        moderation = PolicyModeration(moderator, Policy(mod), guard)
-
-    if embedders and engine.name != "transformers":  # transformers set its own: one pool
+    store = STORES.build(settings.sessions.store, settings.sessions, shared) if sessions else None
+    service = ChatService(
+        engine,
+        prompt_format,
+        store,
+        retrieval=build_retrieval(settings, shared=shared),
+        moderation=build_moderation(settings, shared),
+        default_params=settings.generation,
+        model_name=settings.model.source,
+    )
+    if plan.torch and engine.name != "transformers" and "torch" in sys.modules:
+        # after the index and the moderation head are built, which may use every core
         import torch
 
         torch.set_num_threads(plan.torch)
     log.debug("thread budget: %s", plan)
-    return ChatService(
-        engine,
-        prompt_format,
-        store,
-        retrieval=retrieval,
-        moderation=moderation,
-        default_params=settings.generation,
-        model_name=settings.model.source,
-    )
+    return service

@@ -1,4 +1,19 @@
-from parley.engines.stops import StopFilter, filter_stream
+from collections.abc import Iterable, Iterator
+
+from parley.engines.stops import StopFilter
+
+
+def filter_stream(pieces: Iterable[str], stop_filter: StopFilter) -> Iterator[str]:
+    """What `Generation` does with a stop filter: feed pieces, end at a stop word, flush."""
+    for piece in pieces:
+        shown = stop_filter.feed(piece)
+        if shown:
+            yield shown
+        if stop_filter.stopped:
+            return
+    tail = stop_filter.flush()
+    if tail:
+        yield tail
 
 
 def run(pieces, stops=("<human>",), removals=("</s>", "<pad>", "<|endoftext|>")):

@@ -6,6 +6,7 @@ import json
 
 from parley.moderation.classifier import ClassifierModerator, heads_dir
 from parley.moderation.data import Example, split
+from parley.moderation.factory import build_moderator
 from parley.moderation.labels import Label
 from parley.moderation.settings import ModerationSettings
 from parley.moderation.training import Head, load_or_train
@@ -21,9 +22,7 @@ def test_default_head_is_cached_with_a_manifest(classifier, data_dir, embedder):
     assert set(manifest["dev_metrics"]) >= {"accuracy", "macro_f1", "intervention_recall"}
     assert (folders[0] / "head.npz").is_file()
     # A second build loads the cached head instead of training again.
-    again = ClassifierModerator.from_settings(
-        ModerationSettings(), data_dir, progress=False, embedder=embedder
-    )
+    again = build_moderator(ModerationSettings(), data_dir, progress=False, embedder=embedder)
     assert again.manifest["created"] == manifest["created"]
     saved = Head.load(folders[0])
     assert (saved.weights == classifier.head.weights).all()

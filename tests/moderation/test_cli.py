@@ -97,7 +97,8 @@ def test_train_command(env, tmp_path, data_dir):
 
 
 def test_train_with_a_dev_file_is_the_head_the_settings_load(env, tmp_path, data_dir, embedder):
-    from parley.moderation.classifier import ClassifierModerator, heads_dir
+    from parley.moderation.classifier import heads_dir
+    from parley.moderation.factory import build_moderator
     from parley.moderation.settings import ModerationSettings
 
     data, dev = tmp_path / "train.jsonl", tmp_path / "dev.jsonl"
@@ -115,7 +116,7 @@ def test_train_with_a_dev_file_is_the_head_the_settings_load(env, tmp_path, data
     out = CliRunner().invoke(app, ["moderation", "train", str(data), "--dev", str(dev)])
     assert out.exit_code == 0, out.output
     assert "16 train, 2 dev" in out.output and "dev_data =" in out.output
-    trained = ClassifierModerator.from_settings(
+    trained = build_moderator(
         ModerationSettings(training_data=data, dev_data=dev),
         data_dir,
         progress=False,

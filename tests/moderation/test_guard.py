@@ -26,10 +26,10 @@ def test_description_similarity(embedder):
 
 def test_retrieval_score_and_combination(embedder):
     either = DomainGuard(
-        DomainGuardSettings(enabled=True, min_similarity=None, min_retrieval_score=0.4)
+        DomainGuardSettings(enabled=True, min_similarity=None, min_retrieval_similarity=0.4)
     )
-    assert not either.check("anything", retrieval_score=0.2).in_domain
-    assert either.check("anything", retrieval_score=0.6).in_domain
+    assert not either.check("anything", retrieval_similarity=0.2).in_domain
+    assert either.check("anything", retrieval_similarity=0.6).in_domain
     assert either.check("anything").in_domain  # no retrieval ran: no signal
 
     base = {
@@ -41,9 +41,9 @@ def test_retrieval_score_and_combination(embedder):
     text = "Quarterly tax filing deadlines"  # far from gardening
     strict = DomainGuard(DomainGuardSettings(**base, combine="either"), embedder)
     lenient = DomainGuard(DomainGuardSettings(**base, combine="both"), embedder)
-    assert not strict.check(text, retrieval_score=0.9).in_domain
-    assert lenient.check(text, retrieval_score=0.9).in_domain
-    assert not lenient.check(text, retrieval_score=0.1).in_domain
+    assert not strict.check(text, retrieval_similarity=0.9).in_domain
+    assert lenient.check(text, retrieval_similarity=0.9).in_domain
+    assert not lenient.check(text, retrieval_similarity=0.1).in_domain
 
 
 def test_enabled_guard_needs_a_signal():

@@ -7,7 +7,7 @@ from parley.retrieval.retriever import build_context
 
 def _p(title: str, words: int) -> Passage:
     return Passage(
-        text=" ".join(["alpha"] * words) + ".", title=title, uri=f"kb://{title}", score=1
+        text=" ".join(["alpha"] * words) + ".", title=title, uri=f"kb://{title}", rank_score=1
     )
 
 

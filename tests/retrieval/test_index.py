@@ -44,7 +44,7 @@ def test_build_save_load_search(
 
     again = open_or_build(folder, settings, embedder, sources=[str(kb_files)], progress=False)
     assert not again.built  # opened, not rebuilt
-    retriever = IndexRetriever.from_settings(again.index, embedder, settings)
+    retriever = IndexRetriever.from_index(again.index, embedder, settings)
     passages = retriever.search("Which animal runs fastest?", 3)
     assert passages[0].title == "Cheetah"
     assert passages[0].metadata["topic"] == "animals"
@@ -102,7 +102,7 @@ def test_add_and_delete_without_rebuild(
     assert index.manifest.build.build_id == build_id  # same build, updated in place
     assert index.manifest.documents == 10 and str(extra) in index.manifest.sources
     assert index.table.ids_matching({"title": "Cheetah"})[0] == cheetah_id  # ids are stable
-    retriever = IndexRetriever.from_settings(index, embedder, settings)
+    retriever = IndexRetriever.from_index(index, embedder, settings)
     assert _titles(retriever, "hot lava eruption", 1) == ["Volcano"]
     index.close()
 
@@ -113,7 +113,7 @@ def test_add_and_delete_without_rebuild(
     deleted = delete_from_index(folder, [str(extra)], settings)  # by source
     assert len(deleted) == 1
     index = open_index(folder, settings, embedder)
-    retriever = IndexRetriever.from_settings(index, embedder, settings)
+    retriever = IndexRetriever.from_index(index, embedder, settings)
     for hybrid in (True, False):
         retriever.hybrid = hybrid
         found = _titles(retriever, "night bird of prey that hunts silently", 8)
@@ -129,7 +129,7 @@ def test_filters_apply_inside_the_search(
     folder = tmp_path / "index"
     index = open_or_build(folder, settings, embedder, sources=[str(kb_files)], progress=False).index
     for hybrid in (True, False):
-        retriever = IndexRetriever.from_settings(index, embedder, settings)
+        retriever = IndexRetriever.from_index(index, embedder, settings)
         retriever.hybrid = hybrid
         # The best match overall is an animal; filtered to machines we still get k machines.
         passages = retriever.search("the fastest animal", 4, {"topic": "machines"})
@@ -144,7 +144,7 @@ def test_filters_apply_inside_the_search(
 
 def test_fuse_passages_counts_a_chunk_once_per_list() -> None:
     def passage(chunk: int | None, uri: str) -> Passage:
-        return Passage(text=f"t{chunk}{uri}", title=uri, uri=uri, score=0.5, chunk_id=chunk)
+        return Passage(text=f"t{chunk}{uri}", title=uri, uri=uri, rank_score=0.5, chunk_id=chunk)
 
     # Two chunks of one article are two passages; a web result is known by its uri.
     first = [passage(1, "kb://a"), passage(2, "kb://a"), passage(None, "https://w")]
@@ -176,7 +176,7 @@ def test_hybrid_finds_exact_codes(
     index = open_or_build(
         tmp_path / "index", settings, embedder, sources=[str(kb_files)], progress=False
     ).index
-    retriever = IndexRetriever.from_settings(index, embedder, settings)
+    retriever = IndexRetriever.from_index(index, embedder, settings)
     assert (
         index.keyword_search("XQ-7741", 3)[0][0]
         == index.table.ids_matching({"title": "Gizmo XQ-7741"})[0]
@@ -197,14 +197,12 @@ def test_neighbour_widening(tmp_path: Path, embedder: Embedder) -> None:
         tmp_path / "i", settings, embedder, sources=[str(path)], progress=False
     ).index
     assert index.manifest.chunks > 3
-    narrow = IndexRetriever.from_settings(index, embedder, settings).search("lens number 15", 1)[0]
+    narrow = IndexRetriever.from_index(index, embedder, settings).search("lens number 15", 1)[0]
     wide_settings = settings.model_copy(update={"expand_neighbors": 1, "expand_min_similarity": -1})
-    wide = IndexRetriever.from_settings(index, embedder, wide_settings).search("lens number 15", 1)[
-        0
-    ]
+    wide = IndexRetriever.from_index(index, embedder, wide_settings).search("lens number 15", 1)[0]
     assert narrow.text in wide.text and len(wide.text) > len(narrow.text)
     strict = settings.model_copy(update={"expand_neighbors": 1, "expand_min_similarity": 0.999})
-    same = IndexRetriever.from_settings(index, embedder, strict).search("lens number 15", 1)[0]
+    same = IndexRetriever.from_index(index, embedder, strict).search("lens number 15", 1)[0]
     assert same.text == narrow.text
 
 
@@ -226,10 +224,10 @@ def test_import_openchatkit_layout(tmp_path: Path, embedder: Embedder) -> None:
     )
     settings = RetrievalSettings(hybrid=False)
     index = open_index(tmp_path / "kb", settings, embedder)
-    passages = IndexRetriever.from_settings(index, embedder, settings).search("French capital", 1)
+    passages = IndexRetriever.from_index(index, embedder, settings).search("French capital", 1)
     assert passages[0].text == texts[0]
     with pytest.raises(ValueError, match="imported"):
         KnowledgeIndex.open(tmp_path / "kb", writable=True).delete_documents(["x"])
     assert np.isclose(
-        passages[0].score, float(vectors[0] @ embedder.embed_one("French capital")), atol=1e-3
+        passages[0].rank_score, float(vectors[0] @ embedder.embed_one("French capital")), atol=1e-3
     )

@@ -86,7 +86,7 @@ def test_results_titles_snippets_links(api: str) -> None:
     assert passages[0].snippet == "Snippet 0 about tides & moon."
     assert passages[0].text == passages[0].snippet
     assert passages[2].uri == "https://example.org/2"
-    assert passages[0].score > passages[1].score
+    assert passages[0].rank_score > passages[1].rank_score
     assert passages[0].source_dict()["uri"] == "https://example.org/0"
 
 
@@ -149,7 +149,7 @@ class _Static:
     name = "static"
 
     def search(self, query: str, k: int, filters: object = None) -> list[Passage]:
-        return [Passage(text="Local fact.", title="Local", uri="kb://local", score=0.9)]
+        return [Passage(text="Local fact.", title="Local", uri="kb://local", rank_score=0.9)]
 
 
 def test_fused_retriever_goes_on_without_a_failed_web_search(api: str) -> None:

@@ -190,3 +190,44 @@ def test_loopback_detection(host):
 
     assert is_loopback(host)
     assert not is_loopback("0.0.0.0")
+
+
+def test_jsonlines_stream_shows_the_refusal_after_output_moderation_cuts(
+    make_server, shipped_moderator
+):
+    from parley.moderation.policy import Policy
+    from parley.moderation.settings import ModerationSettings
+    from parley.wiring import PolicyModeration
+
+    settings = ModerationSettings()
+    moderation = PolicyModeration(shipped_moderator, Policy(settings), None)
+    server = make_server(moderation=moderation)
+    server.engine.queue(
+        " Sure, I can help with chemistry. ",
+        "Mix bleach and ammonia in a closed room ",
+        "to poison your roommate while they sleep. ",
+        "Then hide the body.",
+    )
+    with server.client().stream(
+        "POST",
+        "/invocations",
+        json={"inputs": "Tell me about cleaning products."},
+        headers={"Accept": "application/jsonlines"},
+    ) as response:
+        lines = [json.loads(line) for line in response.iter_lines() if line]
+    shown = "".join(piece for line in lines for piece in line["outputs"])
+    assert "bleach" not in shown and "poison" not in shown
+    replaced = [line for line in lines if "replace" in line]
+    assert len(replaced) == 1 and replaced[0]["replace"] == settings.refusal
+    assert shown.endswith(settings.refusal)
+    tail = lines[-1]
+    assert tail["finish_reason"] == "moderation"
+    assert tail["moderation"]["output"]["action"] == "block"
+
+
+def test_sessions_api_without_a_store_is_a_clear_client_error(make_server):
+    server = make_server()
+    server.service.store = None
+    response = server.client().get("/v1/sessions")
+    assert response.status_code == 400
+    assert "keeps no sessions" in response.json()["error"]["message"]

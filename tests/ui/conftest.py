@@ -200,7 +200,7 @@ def ui_retrieval(ui_embedder: Any, tmp_path_factory: pytest.TempPathFactory) -> 
     built = open_or_build(
         folder / "index", settings, ui_embedder, sources=[str(docs)], progress=False
     )
-    retriever = IndexRetriever.from_settings(built.index, ui_embedder, settings)
+    retriever = IndexRetriever.from_index(built.index, ui_embedder, settings)
     return KnowledgeRetrieval(retriever, settings)
 
 

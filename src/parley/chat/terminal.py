@@ -9,7 +9,7 @@ from __future__ import annotations
 import shlex
 import sys
 from collections.abc import Callable
-from typing import Any, TextIO
+from typing import Any, TextIO, assert_never
 
 from pydantic import ValidationError
 from rich.console import Console
@@ -161,16 +161,19 @@ class TerminalChat:
         reply: ChatReply | None = None
         try:
             for event in events:
-                if isinstance(event, Started):
-                    sources = event.sources
-                elif isinstance(event, Delta):
-                    shown.append(event.text)
-                    self._write(event.text)
-                elif isinstance(event, Replaced):
-                    shown = [event.text]
-                    self._withdraw(event.text)
-                elif isinstance(event, Finished):
-                    reply = event.reply
+                match event:
+                    case Started():
+                        sources = event.sources
+                    case Delta(text=text):
+                        shown.append(text)
+                        self._write(text)
+                    case Replaced(text=text):
+                        shown = [text]
+                        self._withdraw(text)
+                    case Finished():
+                        reply = event.reply
+                    case _:
+                        assert_never(event)
         except KeyboardInterrupt:
             events.close()  # stops generation
         except ServiceError as exc:
@@ -234,5 +237,5 @@ class TerminalChat:
 
 
 def _blocked_label(reply: ChatReply) -> str:
-    verdict = reply.moderation.get("output") or reply.moderation.get("input") or {}
-    return str(verdict.get("label", "blocked"))
+    verdict = reply.moderation.output or reply.moderation.input
+    return verdict.label or "blocked"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
@@ -82,7 +82,7 @@ class ChatEngine(ABC):
             )
 
     @abstractmethod
-    def stream(self, prompt: str, params: GenerationParams) -> Iterator[TokenPiece]:
+    def stream(self, prompt: str, params: GenerationParams) -> Generator[TokenPiece, None, None]:
         """Generate from `prompt`, one piece per token, as they are produced.
 
         Closing the iterator early stops the generation and frees the engine.

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from parley.engines.base import ChatEngine, EngineError
 from parley.engines.llamacpp_engine import llama_cpp_available
+from parley.engines.settings import ModelSettings
 from parley.engines.sources import ModelSource, resolve_source
-
-if TYPE_CHECKING:
-    from parley.config import ModelSettings
+from parley.registry import FromSettings, Registry, Shared
 
 log = logging.getLogger("parley")
 
@@ -21,22 +18,22 @@ LLAMA_CPP = "llama.cpp"
 LLAMA_SERVER = "llama-server"
 OPENAI = "openai"
 
-# name -> "module:Class"; imported on use so that a llama.cpp process never loads torch.
-ENGINES: dict[str, str] = {
-    TRANSFORMERS: "parley.engines.transformers_engine:TransformersEngine",
-    LLAMA_CPP: "parley.engines.llamacpp_engine:LlamaCppEngine",
-    LLAMA_SERVER: "parley.engines.llama_server:LlamaServerEngine",
-    OPENAI: "parley.engines.openai_engine:OpenAIEngine",
-}
+ENGINES: Registry[ModelSettings, ChatEngine] = Registry(
+    "engine",
+    {
+        TRANSFORMERS: "parley.engines.transformers_engine:TransformersEngine",
+        LLAMA_CPP: "parley.engines.llamacpp_engine:LlamaCppEngine",
+        LLAMA_SERVER: "parley.engines.llama_server:LlamaServerEngine",
+        OPENAI: "parley.engines.openai_engine:OpenAIEngine",
+    },
+    error=EngineError,
+)
+"""Engine name -> class; imported on use so that a llama.cpp process never loads torch."""
 
 
-def engine_class(name: str) -> type[ChatEngine]:
+def engine_class(name: str) -> FromSettings[ModelSettings, ChatEngine]:
     """The engine class registered as `name`."""
-    try:
-        module, _, attribute = ENGINES[name].partition(":")
-    except KeyError:
-        raise EngineError(f"unknown engine {name!r}; choose auto, {', '.join(ENGINES)}") from None
-    return getattr(importlib.import_module(module), attribute)
+    return ENGINES.resolve(name)
 
 
 def choose_engine(requested: str, source: ModelSource, *, concurrent: bool = False) -> str:
@@ -44,7 +41,8 @@ def choose_engine(requested: str, source: ModelSource, *, concurrent: bool = Fal
     concurrently (`parley serve`) and set-up built it, else llama.cpp in-process when it is
     installed (it measured faster for one user at a time), else transformers."""
     if requested not in ("auto", *ENGINES):
-        raise EngineError(f"unknown engine {requested!r}; choose auto, {', '.join(ENGINES)}")
+        choices = ", ".join(ENGINES.names())
+        raise EngineError(f"unknown engine {requested!r}; choose auto, {choices}")
     if requested in (TRANSFORMERS, OPENAI):
         return requested
     if requested == LLAMA_SERVER:
@@ -78,19 +76,17 @@ def choose_engine(requested: str, source: ModelSource, *, concurrent: bool = Fal
 
 
 def build_engine(
-    settings: ModelSettings, data_dir: Path | None = None, *, concurrent: bool = False
+    settings: ModelSettings,
+    data_dir: Path | None = None,
+    *,
+    shared: Shared | None = None,
+    concurrent: bool = False,
 ) -> ChatEngine:
     """Resolve the model source and load it on the chosen engine.
 
     `concurrent`: the engine will serve many users at once (the HTTP server)."""
-    if settings.engine == OPENAI:
-        return engine_class(OPENAI).from_settings(settings)  # type: ignore[attr-defined,no-any-return]
-    source = resolve_source(settings.source)
-    name = choose_engine(settings.engine, source, concurrent=concurrent)
-    cls = engine_class(name)
-    if name == TRANSFORMERS:
-        cache = data_dir / "models" if data_dir is not None else None
-        return cls(source, settings, cache_dir=cache)  # type: ignore[call-arg]
-    if name == LLAMA_SERVER:
-        return cls.from_settings(settings, data_dir=data_dir)  # type: ignore[attr-defined,no-any-return]
-    return cls(source, settings)  # type: ignore[call-arg]
+    shared = shared or Shared(data_dir=data_dir)
+    if settings.engine == OPENAI:  # the model is remote: no local source to resolve
+        return ENGINES.build(OPENAI, settings, shared)
+    name = choose_engine(settings.engine, resolve_source(settings.source), concurrent=concurrent)
+    return ENGINES.build(name, settings, shared)

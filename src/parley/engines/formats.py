@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import ClassVar
 
 from parley.engines.base import ChatEngine, Turn
+from parley.registry import Registry, Shared
 
 CONTEXT_INSTRUCTIONS = (
     "Answer using the numbered passages below when they are relevant, and cite them like [1]."
@@ -34,6 +35,17 @@ class PromptFormat(ABC):
     def render(self, turns: Sequence[Turn], context: str | None = None) -> str:
         """The prompt for `turns`, ending where the bot's reply starts."""
 
+    def with_system_prompt(self, system_prompt: str) -> PromptFormat:
+        """This format with another system prompt (itself when the format has none)."""
+        return self
+
+
+@dataclass(frozen=True)
+class FormatSettings:
+    """What a prompt format is configured with."""
+
+    system_prompt: str | None = None
+
 
 def _local_now() -> datetime:
     return datetime.now().astimezone()
@@ -47,6 +59,10 @@ class OpenChatKitFormat(PromptFormat):
 
     def __init__(self, now: Callable[[], datetime] = _local_now) -> None:
         self.now = now
+
+    @classmethod
+    def from_settings(cls, settings: FormatSettings, *, shared: Shared) -> OpenChatKitFormat:
+        return cls()
 
     def header(self) -> str:
         moment = self.now()
@@ -82,6 +98,15 @@ class ChatTemplateFormat(PromptFormat):
         self.engine = engine
         self.system_prompt = system_prompt
 
+    @classmethod
+    def from_settings(cls, settings: FormatSettings, *, shared: Shared) -> ChatTemplateFormat:
+        if shared.engine is None:
+            raise ValueError("the chat-template format needs the engine whose template it uses")
+        return cls(shared.engine, settings.system_prompt)
+
+    def with_system_prompt(self, system_prompt: str) -> ChatTemplateFormat:
+        return ChatTemplateFormat(self.engine, system_prompt)
+
     def render(self, turns: Sequence[Turn], context: str | None = None) -> str:
         _check_ends_with_user(turns)
         system_parts = [self.system_prompt] if self.system_prompt else []
@@ -94,21 +119,21 @@ class ChatTemplateFormat(PromptFormat):
         return self.engine.apply_chat_template(messages)
 
 
-FORMATS: dict[str, type[PromptFormat]] = {
-    OpenChatKitFormat.name: OpenChatKitFormat,
-    ChatTemplateFormat.name: ChatTemplateFormat,
-}
+FORMATS: Registry[FormatSettings, PromptFormat] = Registry(
+    "prompt format",
+    {
+        OpenChatKitFormat.name: "parley.engines.formats:OpenChatKitFormat",
+        ChatTemplateFormat.name: "parley.engines.formats:ChatTemplateFormat",
+    },
+)
+"""Prompt format name (the `model.format` setting, besides `auto`) -> class."""
 
 
 def build_format(name: str, engine: ChatEngine, system_prompt: str | None = None) -> PromptFormat:
     """The format called `name`; `auto` is the model's template when it has one."""
     if name == "auto":
         name = ChatTemplateFormat.name if engine.chat_template else OpenChatKitFormat.name
-    if name == ChatTemplateFormat.name:
-        return ChatTemplateFormat(engine, system_prompt)
-    if name == OpenChatKitFormat.name:
-        return OpenChatKitFormat()
-    raise ValueError(f"unknown prompt format {name!r}; choose one of auto, {', '.join(FORMATS)}")
+    return FORMATS.build(name, FormatSettings(system_prompt), Shared(engine=engine))
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,8 @@ from parley.engines.sources import resolve_source
 from parley.engines.upstream import UpstreamClient
 
 if TYPE_CHECKING:
-    from parley.config import ModelSettings
+    from parley.engines.settings import ModelSettings
+    from parley.registry import Shared
 
 log = logging.getLogger("parley")
 
@@ -274,8 +275,10 @@ class LlamaServerEngine(OpenAIEngine):
 
     @classmethod
     def from_settings(
-        cls, settings: ModelSettings, *, shared: Any = None, data_dir: Path | None = None
+        cls, settings: ModelSettings, *, shared: Shared | None = None
     ) -> LlamaServerEngine:
+        """Start llama-server on `settings.source` (a GGUF) and connect to it."""
+        data_dir = shared.data_dir if shared is not None else None
         source = resolve_source(settings.source)
         if not source.is_gguf or source.path is None:
             raise EngineError(

@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import random
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from parley.engines.base import ChatEngine, EngineError, TokenPiece
 from parley.engines.params import GenerationParams
-from parley.engines.sources import ModelSource
+from parley.engines.sources import ModelSource, resolve_source
 
 if TYPE_CHECKING:
-    from parley.config import ModelSettings
+    from parley.engines.settings import ModelSettings
+    from parley.registry import Shared
 
 DEFAULT_CONTEXT_CAP = 4096  # KV cache is preallocated: 4096 tokens of SmolLM2 take ~95 MB
 
@@ -50,6 +51,11 @@ class LlamaCppEngine(ChatEngine):
     """llama-cpp-python over a GGUF file."""
 
     name = "llama.cpp"
+
+    @classmethod
+    def from_settings(cls, settings: ModelSettings, *, shared: Shared) -> LlamaCppEngine:
+        """Load `settings.source` (a GGUF file or an embedded GGUF default)."""
+        return cls(resolve_source(settings.source), settings)
 
     def __init__(self, source: ModelSource, settings: ModelSettings) -> None:
         if not source.is_gguf or source.path is None:
@@ -106,7 +112,7 @@ class LlamaCppEngine(ChatEngine):
             raise EngineError(f"model {self.source.spec!r} has no chat template")
         return self._formatter(messages=list(messages)).prompt
 
-    def stream(self, prompt: str, params: GenerationParams) -> Iterator[TokenPiece]:
+    def stream(self, prompt: str, params: GenerationParams) -> Generator[TokenPiece, None, None]:
         bos = self._token_text(self.llm.token_bos())
         add_bos = bool(self.llm.metadata.get("tokenizer.ggml.add_bos_token", "true") == "true")
         tokens = self._tokenize(prompt, add_bos=add_bos and not (bos and prompt.startswith(bos)))

@@ -16,7 +16,7 @@ from parley.engines.sources import ModelSource, SourceKind, resolve_source
 if TYPE_CHECKING:
     from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-    from parley.config import ModelSettings
+    from parley.engines.settings import ModelSettings
 
 log = logging.getLogger("parley")
 
@@ -91,7 +91,7 @@ def load_causal_lm(
     location, file_kwargs = _weights_location(source, cache_dir)
     try:
         tokenizer = AutoTokenizer.from_pretrained(location, **file_kwargs)
-        model = AutoModelForCausalLM.from_pretrained(location, **file_kwargs, **kwargs)
+        model: Any = AutoModelForCausalLM.from_pretrained(location, **file_kwargs, **kwargs)
     except OSError as exc:
         raise EngineError(f"cannot load model {source.spec!r}: {exc}") from None
     if "gguf_file" in file_kwargs and cache_dir is not None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from parley.engines.base import (
@@ -27,8 +27,9 @@ from parley.engines.sources import ModelSource, SourceKind, resolve_source
 from parley.engines.upstream import ServerInfo, UpstreamClient
 
 if TYPE_CHECKING:
-    from parley.config import ModelSettings
     from parley.engines.local_tokenizer import LocalTokenizer
+    from parley.engines.settings import ModelSettings
+    from parley.registry import Shared
 
 log = logging.getLogger("parley")
 
@@ -44,7 +45,9 @@ class OpenAIEngine(ChatEngine):
     name = "openai"
 
     @classmethod
-    def from_settings(cls, settings: ModelSettings, *, shared: Any = None) -> OpenAIEngine:
+    def from_settings(
+        cls, settings: ModelSettings, *, shared: Shared | None = None
+    ) -> OpenAIEngine:
         """Connect to `settings.base_url` and find the model, its window and template."""
         if not settings.base_url:
             raise EngineError(
@@ -195,7 +198,7 @@ class OpenAIEngine(ChatEngine):
                 body["logprobs"] = max(1, params.logprobs)
         return body
 
-    def stream(self, prompt: str, params: GenerationParams) -> Iterator[TokenPiece]:
+    def stream(self, prompt: str, params: GenerationParams) -> Generator[TokenPiece, None, None]:
         events = self.client.stream_completion(self.completion_body(prompt, params))
         try:
             for event in events:

@@ -13,7 +13,9 @@ MAX_STOP_WORDS = 16
 class GenerationParams(BaseModel):
     """How to sample a reply. Sampling is on whenever temperature > 0 unless `do_sample=false`."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(
+        extra="forbid", validate_assignment=True, use_attribute_docstrings=True
+    )
 
     temperature: float = Field(default=0.6, ge=0.0, le=5.0)
     """Softmax temperature; 0 means greedy decoding."""

@@ -6,7 +6,7 @@ next pieces show whether it is one, so a stop word split across pieces never lea
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 
 # Special tokens some models print as text (OpenChatKit's cleanup list).
 DEFAULT_REMOVALS = ("<pad>", "</s>", "<|endoftext|>")
@@ -62,16 +62,3 @@ class StopFilter:
                     longest = size
                     break
         return longest
-
-
-def filter_stream(pieces: Iterable[str], stop_filter: StopFilter) -> Iterator[str]:
-    """Apply `stop_filter` to `pieces`, ending at the first stop word."""
-    for piece in pieces:
-        shown = stop_filter.feed(piece)
-        if shown:
-            yield shown
-        if stop_filter.stopped:
-            return
-    tail = stop_filter.flush()
-    if tail:
-        yield tail

@@ -12,10 +12,10 @@ import queue
 import threading
 import time
 from collections import deque
-from collections.abc import Hashable, Iterator, Sequence
+from collections.abc import Generator, Hashable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import torch
 from transformers import GenerationConfig, StoppingCriteria, StoppingCriteriaList
@@ -24,10 +24,11 @@ from transformers.generation.streamers import BaseStreamer
 from parley.engines.base import ChatEngine, EngineError, TokenPiece
 from parley.engines.loading import load_causal_lm
 from parley.engines.params import GenerationParams
-from parley.engines.sources import ModelSource
+from parley.engines.sources import ModelSource, resolve_source
 
 if TYPE_CHECKING:
-    from parley.config import ModelSettings
+    from parley.engines.settings import ModelSettings
+    from parley.registry import Shared
 
 CPU_CONTEXT_CAP = 4096  # same default window as the llama.cpp engine
 _request_ids = itertools.count()
@@ -102,7 +103,8 @@ class _RowTracker(BaseStreamer, StoppingCriteria):
         for row, request in enumerate(self.requests):
             if request.cancelled.is_set() and not self.done[row]:
                 self._finish(row, "cancelled")
-        return torch.tensor(self.done, dtype=torch.bool, device=input_ids.device)
+        done = torch.tensor(self.done, dtype=torch.bool, device=input_ids.device)
+        return cast(torch.BoolTensor, done)
 
 
 def _eos_ids(tokenizer: Any) -> set[int]:
@@ -116,12 +118,20 @@ class TransformersEngine(ChatEngine):
 
     name = "transformers"
 
+    @classmethod
+    def from_settings(cls, settings: ModelSettings, *, shared: Shared) -> TransformersEngine:
+        """Load `settings.source`; downloads are cached under `<data_dir>/models`."""
+        cache = shared.folder("models") if shared.data_dir is not None else None
+        return cls(resolve_source(settings.source), settings, cache_dir=cache)
+
     def __init__(
         self, source: ModelSource, settings: ModelSettings, cache_dir: Path | None = None
     ) -> None:
         self.source = source
         self.settings = settings
-        self.model, self.tokenizer = load_causal_lm(settings, source, cache_dir)
+        model, self.tokenizer = load_causal_lm(settings, source, cache_dir)
+        # transformers' own types make `generate` look like a tensor; the model is used as Any.
+        self.model: Any = model
         self.device = next(self.model.parameters()).device
         trained = getattr(self.model.config, "max_position_embeddings", None) or 2048
         if settings.context_window:
@@ -147,11 +157,13 @@ class TransformersEngine(ChatEngine):
         return getattr(self.tokenizer, "chat_template", None)
 
     def apply_chat_template(self, messages: Sequence[dict[str, str]]) -> str:
-        return self.tokenizer.apply_chat_template(
-            list(messages), tokenize=False, add_generation_prompt=True
+        return str(
+            self.tokenizer.apply_chat_template(
+                list(messages), tokenize=False, add_generation_prompt=True
+            )
         )
 
-    def stream(self, prompt: str, params: GenerationParams) -> Iterator[TokenPiece]:
+    def stream(self, prompt: str, params: GenerationParams) -> Generator[TokenPiece, None, None]:
         request = _Request(self._encode(prompt, params), params)
         self._queue.put(request)
         try:
@@ -210,20 +222,20 @@ class TransformersEngine(ChatEngine):
             while len(batch) < self._max_batch:
                 timeout = deadline - time.monotonic()
                 try:
-                    request = (
+                    arrived = (
                         self._queue.get(timeout=max(timeout, 0))
                         if timeout > 0
                         else self._queue.get_nowait()
                     )
                 except queue.Empty:
                     break
-                if request is None:
+                if arrived is None:
                     self._queue.put(None)
                     break
-                if request.batch_key() == first.batch_key():
-                    batch.append(request)
+                if arrived.batch_key() == first.batch_key():
+                    batch.append(arrived)
                 else:
-                    waiting.append(request)
+                    waiting.append(arrived)
             batch = [r for r in batch if not r.cancelled.is_set()]
             if batch:
                 self._run_batch(batch)

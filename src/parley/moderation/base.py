@@ -1,16 +1,16 @@
-"""The moderator interface, its result, the registry and the factory."""
+"""The moderator interface and its result (the registry is in `parley.moderation.factory`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Literal, Protocol
 
 from parley.moderation.labels import SEVERITY_ORDER, Label
 
 if TYPE_CHECKING:
     from parley.moderation.settings import ModerationSettings
+    from parley.registry import Shared
 
 Role = Literal["user", "bot"]
 """Who wrote the text: the user's message (input) or the bot's reply (output)."""
@@ -59,9 +59,7 @@ class NullModerator:
     name: ClassVar[str] = "none"
 
     @classmethod
-    def from_settings(
-        cls, settings: ModerationSettings, data_dir: Path, **_: object
-    ) -> NullModerator:
+    def from_settings(cls, settings: ModerationSettings, *, shared: Shared) -> NullModerator:
         return cls()
 
     def moderate(self, text: str, role: Role = "user") -> ModerationResult:
@@ -69,39 +67,3 @@ class NullModerator:
 
     def moderate_many(self, texts: Sequence[str], role: Role = "user") -> list[ModerationResult]:
         return [self.moderate(text, role) for text in texts]
-
-
-MODERATORS: dict[str, Callable[..., Moderator]] = {}
-"""Moderator kind (the `moderation.moderator` setting) -> its `from_settings` constructor."""
-
-
-def _register_builtin() -> None:
-    # Imported here, not at module top, so that `import parley.moderation.base` stays light
-    # (the llm moderator pulls in transformers models only when it is built).
-    from parley.moderation.classifier import ClassifierModerator
-    from parley.moderation.llm import LLMModerator
-
-    MODERATORS.setdefault("classifier", ClassifierModerator.from_settings)
-    MODERATORS.setdefault("llm", LLMModerator.from_settings)
-    MODERATORS.setdefault("none", NullModerator.from_settings)
-
-
-def build_moderator(
-    settings: ModerationSettings,
-    data_dir: Path,
-    *,
-    progress: bool = True,
-    embedder: object | None = None,
-) -> Moderator:
-    """The moderator the settings choose; `data_dir` is where trained heads are cached.
-
-    `embedder` lets the caller share one loaded embedder with retrieval and the domain guard.
-    """
-    _register_builtin()
-    try:
-        factory = MODERATORS[settings.moderator]
-    except KeyError:
-        known = ", ".join(sorted(MODERATORS))
-        raise ValueError(f"unknown moderator {settings.moderator!r}; known: {known}") from None
-    extra = {"embedder": embedder} if embedder is not None else {}
-    return factory(settings, Path(data_dir).expanduser(), progress=progress, **extra)

@@ -15,10 +15,12 @@ from parley.moderation.data import (
     shipped_train_path,
     split,
 )
-from parley.moderation.training import EmbedderLike, Head, load_or_train
+from parley.moderation.training import Head, load_or_train
+from parley.protocols import TextEmbedder
 
 if TYPE_CHECKING:
     from parley.moderation.settings import ModerationSettings
+    from parley.registry import Shared
 
 
 def heads_dir(data_dir: Path) -> Path:
@@ -32,28 +34,18 @@ class ClassifierModerator:
 
     name: ClassVar[str] = "classifier"
 
-    def __init__(self, embedder: EmbedderLike, head: Head, manifest: dict[str, Any] | None = None):
+    def __init__(self, embedder: TextEmbedder, head: Head, manifest: dict[str, Any] | None = None):
         self.embedder = embedder
         self.head = head
         self.manifest = manifest or {}
 
     @classmethod
-    def from_settings(
-        cls,
-        settings: ModerationSettings,
-        data_dir: Path,
-        *,
-        progress: bool = True,
-        embedder: EmbedderLike | None = None,
-    ) -> ClassifierModerator:
+    def from_settings(cls, settings: ModerationSettings, *, shared: Shared) -> ClassifierModerator:
         """Load the cached head for the configured data and embedder, training it on first use.
 
         The shipped set comes as train and dev parts; a configured `training_data` file is
         scored on `dev_data`, or split into both."""
-        if embedder is None:
-            from parley.retrieval.embedder import Embedder
-
-            embedder = Embedder(settings.embedder)
+        embedder = shared.embedders.get(settings.embedder)
         if settings.training_data is None:
             source = shipped_train_path()
             train, dev = load_examples(source), load_examples(shipped_dev_path())
@@ -64,7 +56,12 @@ class ClassifierModerator:
             else:
                 train, dev = load_examples(source), load_examples(settings.dev_data)
         head, manifest = load_or_train(
-            train, dev, embedder, heads_dir(data_dir), source=str(source), progress=progress
+            train,
+            dev,
+            embedder,
+            shared.folder("moderation"),
+            source=str(source),
+            progress=shared.progress,
         )
         return cls(embedder, head, manifest)
 

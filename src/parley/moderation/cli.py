@@ -10,7 +10,6 @@ import typer
 from rich.table import Table
 
 from parley.cli_common import console, fail, settings_from
-from parley.moderation.base import build_moderator
 from parley.moderation.classifier import heads_dir
 from parley.moderation.data import (
     DEFAULT_DEV_FRACTION,
@@ -23,6 +22,7 @@ from parley.moderation.data import (
     shipped_train_path,
     split,
 )
+from parley.moderation.factory import build_moderator
 from parley.moderation.labels import SEVERITY_ORDER
 from parley.moderation.metrics import EvalReport, evaluate_predictions
 from parley.moderation.policy import Decision, Policy

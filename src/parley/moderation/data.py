@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import random
 from collections import defaultdict
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from parley.jsonl import read_jsonl
 from parley.moderation.labels import Label
 
 TEXT_KEYS = ("text", "context", "input")
@@ -77,24 +77,7 @@ def load_examples(path: str | Path) -> list[Example]:
     Blank lines are skipped. Any problem raises DataError naming the file and line.
     """
     path = Path(path)
-    try:
-        raw = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such file") from None
-    except UnicodeDecodeError as exc:
-        raise DataError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    examples = []
-    for number, line in enumerate(raw.splitlines(), start=1):
-        if not line.strip():
-            continue
-        where = f"{path}:{number}"
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise DataError(f"{where}: not valid JSON ({exc.msg} at column {exc.colno})") from None
-        if not isinstance(record, dict):
-            raise DataError(f"{where}: expected a JSON object, got {type(record).__name__}")
-        examples.append(_example(record, where))
+    examples = [_example(record, where) for where, record in read_jsonl(path, error=DataError)]
     if not examples:
         raise DataError(f"{path}: no examples")
     return examples
@@ -139,14 +122,6 @@ def split(
         dev.extend(group[:n_dev])
         train.extend(group[n_dev:])
     return train, dev
-
-
-def write_examples(examples: list[Example], path: str | Path) -> None:
-    """Write examples as JSONL (`{"text", "label"}` with plain label spellings)."""
-    with Path(path).open("w", encoding="utf-8") as out:
-        for example in examples:
-            record = {"text": example.text, "label": example.label.value}
-            out.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 
 def _text_hash(text: str) -> str:

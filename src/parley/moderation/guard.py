@@ -1,7 +1,8 @@
 """Domain guard: keep the bot on its topic (off by default).
 
 A message is out of domain when its similarity to the configured domain description and/or
-the best retrieval score for it falls below a threshold; the bot then answers a polite redirect.
+the best cosine similarity of the passages retrieved for it falls below a threshold; the bot
+then answers a polite redirect.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from parley.moderation.settings import DomainGuardSettings
-from parley.moderation.training import EmbedderLike
+from parley.protocols import TextEmbedder
 
 
 @dataclass(frozen=True)
@@ -21,8 +22,8 @@ class GuardDecision:
     in_domain: bool
     similarity: float | None
     """Cosine similarity to the closest description sentence (None when not configured)."""
-    retrieval_score: float | None
-    """The best retrieval score passed in (None when not configured or not given)."""
+    retrieval_similarity: float | None
+    """The best cosine similarity of the retrieved passages (None when not given)."""
     redirect: str | None = None
     """The polite answer to give instead, when out of domain."""
 
@@ -30,7 +31,7 @@ class GuardDecision:
 class DomainGuard:
     """Checks user messages against a domain description and/or retrieval scores."""
 
-    def __init__(self, settings: DomainGuardSettings, embedder: EmbedderLike | None = None):
+    def __init__(self, settings: DomainGuardSettings, embedder: TextEmbedder | None = None):
         self.settings = settings
         self.embedder = embedder
         self._description: np.ndarray | None = None
@@ -50,23 +51,24 @@ class DomainGuard:
         vector = self.embedder.embed([text])[0]
         return float((self._description @ vector).max())
 
-    def check(self, text: str, retrieval_score: float | None = None) -> GuardDecision:
-        """Decide for a user message; `retrieval_score` is the best score of the retriever's
-        hits for it (None when retrieval did not run, which then counts as no signal)."""
+    def check(self, text: str, retrieval_similarity: float | None = None) -> GuardDecision:
+        """Decide for a user message; `retrieval_similarity` is the best cosine similarity of
+        the retrieved passages to it (None when retrieval did not run: then no signal). It is
+        a similarity whatever the ranking (hybrid search ranks by fused rank scores)."""
         s = self.settings
         if not s.enabled:
-            return GuardDecision(True, None, retrieval_score)
+            return GuardDecision(True, None, retrieval_similarity)
         similarity = self.similarity(text) if self._description is not None else None
         verdicts = []  # True = this signal says out of domain
         if similarity is not None and s.min_similarity is not None:
             verdicts.append(similarity < s.min_similarity)
-        if retrieval_score is not None and s.min_retrieval_score is not None:
-            verdicts.append(retrieval_score < s.min_retrieval_score)
+        if retrieval_similarity is not None and s.min_retrieval_score is not None:
+            verdicts.append(retrieval_similarity < s.min_retrieval_score)
         if not verdicts:
-            return GuardDecision(True, similarity, retrieval_score)
+            return GuardDecision(True, similarity, retrieval_similarity)
         out = any(verdicts) if s.combine == "either" else all(verdicts)
         if not out:
-            return GuardDecision(True, similarity, retrieval_score)
+            return GuardDecision(True, similarity, retrieval_similarity)
         domain = s.description[0].rstrip(".") if s.description else "this topic"
         redirect = s.redirect.replace("{domain}", domain)
-        return GuardDecision(False, similarity, retrieval_score, redirect)
+        return GuardDecision(False, similarity, retrieval_similarity, redirect)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import torch
@@ -19,6 +18,7 @@ from parley.moderation.labels import PROMPT_ORDER, Label
 
 if TYPE_CHECKING:
     from parley.moderation.settings import ModerationSettings
+    from parley.registry import Shared
 
 PROMPT_HEADER = "Possible labels:\n" + "".join(
     f"{i}. {label.value}\n" for i, label in enumerate(PROMPT_ORDER, start=1)
@@ -54,15 +54,13 @@ class LLMModerator:
         self._label_ids = {label: self._encode(label_continuation(label)) for label in PROMPT_ORDER}
 
     @classmethod
-    def from_settings(
-        cls, settings: ModerationSettings, data_dir: Path, **_: object
-    ) -> LLMModerator:
+    def from_settings(cls, settings: ModerationSettings, *, shared: Shared) -> LLMModerator:
         """Load `settings.llm_model` through the chat engines' model loading."""
-        from parley.config import ModelSettings
         from parley.engines.loading import load_causal_lm
+        from parley.engines.settings import ModelSettings
 
         model_settings = ModelSettings(source=settings.llm_model, **settings.llm_model_options)
-        model, tokenizer = load_causal_lm(model_settings, cache_dir=Path(data_dir) / "models")
+        model, tokenizer = load_causal_lm(model_settings, cache_dir=shared.folder("models"))
         few_shot = [(e.text, e.label) for e in settings.few_shot]
         return cls(model, tokenizer, few_shot)
 

@@ -30,7 +30,7 @@ def _seed_policy() -> dict[Label, Action]:
 class FewShotExample(BaseModel):
     """One `Input: ... / Output: ...` block of the llm moderator's prompt."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
     text: str = Field(min_length=1)
     """The example message."""
@@ -54,7 +54,7 @@ DEFAULT_FEW_SHOT: tuple[tuple[str, Label], ...] = (
 class DomainGuardSettings(BaseModel):
     """Keeping the bot on its topic (off by default)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
     enabled: bool = False
     """Check each user message against the domain before answering."""
@@ -64,7 +64,8 @@ class DomainGuardSettings(BaseModel):
     """Cosine similarity to the description below which a message is out of domain; unset
     ignores the description."""
     min_retrieval_score: float | None = Field(default=None, ge=-1.0, le=1.0)
-    """Best retrieval score below which a message is out of domain; unset ignores retrieval."""
+    """Best cosine similarity of the retrieved passages below which a message is out of domain
+    (also with hybrid search, whose ranking scores are not similarities); unset ignores it."""
     combine: Literal["either", "both"] = "either"
     """`either`: out of domain when any configured signal is below its threshold; `both`: only
     when all of them are."""
@@ -88,7 +89,7 @@ class DomainGuardSettings(BaseModel):
 class ModerationSettings(BaseModel):
     """Moderators, policy and domain guard settings."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
     moderator: Literal["classifier", "llm", "none"] = "classifier"
     """`classifier`: the embedder plus a trained head (the embedded default); `llm`: a causal LM

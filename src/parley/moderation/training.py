@@ -19,7 +19,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +29,7 @@ import numpy as np
 
 from parley.moderation.data import DEFAULT_SEED, Example
 from parley.moderation.labels import Label
+from parley.protocols import TextEmbedder
 
 HEAD_VERSION = 4
 """Bumped when the head's format or training recipe changes (invalidates cached heads)."""
@@ -56,14 +57,8 @@ def lexical_features(texts: Sequence[str]) -> Any:
     return vectorizer.transform(texts) * LEXICAL_WEIGHT
 
 
-class EmbedderLike:
-    """What training needs of `parley.retrieval.embedder.Embedder` (for type hints only)."""
-
-    model_id: str
-
-    def embed(
-        self, texts: Sequence[str], *, on_batch: Callable[[int], None] | None = None
-    ) -> np.ndarray: ...
+EmbedderLike = TextEmbedder
+"""What training needs of an embedder (kept as a name for older imports)."""
 
 
 @dataclass(frozen=True)

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 IDS_FILE = "ids.npy"
 
 
-def _stemmer():
+def _stemmer() -> Any:
     import Stemmer
 
     return Stemmer.Stemmer("english")
@@ -22,7 +23,7 @@ def _stemmer():
 class KeywordIndex:
     """BM25 over chunk texts; positions in bm25s map to text-table ids through `ids`."""
 
-    def __init__(self, model: object, ids: np.ndarray) -> None:
+    def __init__(self, model: Any, ids: np.ndarray) -> None:
         self.model = model
         self.ids = ids
         self._stem = _stemmer()

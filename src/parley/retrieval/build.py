@@ -19,10 +19,10 @@ import numpy as np
 from filelock import FileLock, Timeout
 from rich.console import Console
 
+from parley.protocols import TextEmbedder
 from parley.retrieval import vectors as vec
 from parley.retrieval.chunking import Chunker
 from parley.retrieval.documents import Chunk, Document
-from parley.retrieval.embedder import Embedder
 from parley.retrieval.errors import IndexNotFoundError, RetrievalError
 from parley.retrieval.index import KnowledgeIndex, now_iso
 from parley.retrieval.manifest import (
@@ -58,7 +58,11 @@ def lock_for(folder: Path) -> FileLock:
 
 
 def open_index(
-    folder: Path, settings: RetrievalSettings, embedder: Embedder | None, *, writable: bool = False
+    folder: Path,
+    settings: RetrievalSettings,
+    embedder: TextEmbedder | None,
+    *,
+    writable: bool = False,
 ) -> KnowledgeIndex:
     return KnowledgeIndex.open(
         folder,
@@ -72,7 +76,7 @@ def open_index(
 def open_or_build(
     folder: Path,
     settings: RetrievalSettings,
-    embedder: Embedder,
+    embedder: TextEmbedder,
     *,
     sources: Sequence[str] | None = None,
     options: SourceOptions | None = None,
@@ -119,7 +123,7 @@ def build_index(
     folder: Path,
     sources: Sequence[str],
     settings: RetrievalSettings,
-    embedder: Embedder,
+    embedder: TextEmbedder,
     *,
     options: SourceOptions | None = None,
     progress: bool = True,
@@ -216,7 +220,7 @@ def _swap_in(staging: Path, folder: Path) -> None:
 def embed_documents(
     docs: Sequence[Document],
     chunker: Chunker,
-    embedder: Embedder,
+    embedder: TextEmbedder,
     *,
     progress: bool = True,
     console: Console | None = None,
@@ -241,7 +245,7 @@ def add_to_index(
     folder: Path,
     sources: Sequence[str],
     settings: RetrievalSettings,
-    embedder: Embedder,
+    embedder: TextEmbedder,
     *,
     options: SourceOptions | None = None,
     replace: bool = True,

@@ -149,7 +149,8 @@ class Chunker:
                 yield span.start, span.end, tokens
                 continue
             # BERT-style tokenizers split on whitespace first, so word counts add up exactly.
-            run_start = run_end = None
+            run_start: int | None = None
+            run_end = 0
             run_tokens = 0
             for word in re.finditer(r"\S+", text[span.start : span.end]):
                 w_start, w_end = span.start + word.start(), span.start + word.end()

@@ -221,7 +221,7 @@ def search_command(
     embedder = _embedder(settings)
     try:
         index = open_index(folder, settings, embedder)
-        retriever = IndexRetriever.from_settings(index, embedder, settings)
+        retriever = IndexRetriever.from_index(index, embedder, settings)
         passages = retriever.search(query, k, parsed or None)
     except RetrievalError as exc:
         fail(str(exc))
@@ -232,7 +232,7 @@ def search_command(
     for column in ("#", "score", "title", "snippet", "uri"):
         table.add_column(column, overflow="fold")
     for rank, p in enumerate(passages, start=1):
-        table.add_row(str(rank), f"{p.score:.4f}", p.title, p.snippet, p.uri)
+        table.add_row(str(rank), f"{p.rank_score:.4f}", p.title, p.snippet, p.uri)
     console.print(table)
 
 
@@ -304,7 +304,7 @@ def eval_retrieval(
         items = load_qa(qa_file or dev_set_path())
         embedder = _embedder(settings)
         result = open_or_build(folder, settings, embedder, console=err_console)
-        retriever = IndexRetriever.from_settings(result.index, embedder, settings)
+        retriever = IndexRetriever.from_index(result.index, embedder, settings)
         report = evaluate(retriever, items, history=history, rrf_k=settings.rrf_k)
     except RetrievalError as exc:
         fail(str(exc))

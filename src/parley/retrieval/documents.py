@@ -71,7 +71,12 @@ class Passage:
     text: str
     title: str
     uri: str
-    score: float
+    rank_score: float
+    """Where the retriever ranked it: the cosine for dense search, the fused reciprocal-rank
+    score for hybrid search and fusion (only comparable within one ranking)."""
+    similarity: float | None = None
+    """Cosine similarity of the passage to the query; None when not computed (web results,
+    keyword-only hits)."""
     snippet: str = ""
     metadata: dict[str, Any] = field(default_factory=dict)
     chunk_id: int | None = None
@@ -88,5 +93,5 @@ class Passage:
             "title": self.title,
             "uri": self.uri,
             "snippet": self.snippet,
-            "score": round(float(self.score), 6),
+            "score": round(float(self.rank_score), 6),
         }

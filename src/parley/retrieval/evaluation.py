@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+from parley.jsonl import read_jsonl
 from parley.retrieval.errors import SourceError
 from parley.retrieval.retriever import Retriever, search_in_conversation
 
@@ -54,18 +54,12 @@ def load_qa(path: Path) -> list[QAItem]:
     if not path.is_file():
         raise SourceError(f"{path}: no such QA file")
     items = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise SourceError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
-        if not isinstance(row, dict) or not row.get("question") or not row.get("title"):
-            raise SourceError(f'{path}:{number}: need {{"question": ..., "title": ...}}')
+    for where, row in read_jsonl(path, error=SourceError):
+        if not row.get("question") or not row.get("title"):
+            raise SourceError(f'{where}: need {{"question": ..., "title": ...}}')
         previous = row.get("previous")
         if previous is not None and not isinstance(previous, str):
-            raise SourceError(f"{path}:{number}: 'previous' must be a string")
+            raise SourceError(f"{where}: 'previous' must be a string")
         items.append(QAItem(str(row["question"]), str(row["title"]), previous))
     if not items:
         raise SourceError(f"{path}: no questions")

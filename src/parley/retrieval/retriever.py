@@ -14,8 +14,9 @@ from typing import Protocol
 import numpy as np
 from rich.console import Console
 
+from parley.protocols import TextEmbedder
+from parley.registry import EmbedderCache, Registry, Shared
 from parley.retrieval.documents import Passage
-from parley.retrieval.embedder import Embedder
 from parley.retrieval.errors import RetrievalUnavailable
 from parley.retrieval.index import KnowledgeIndex
 from parley.retrieval.settings import RetrievalSettings
@@ -58,7 +59,7 @@ class IndexRetriever:
     def __init__(
         self,
         index: KnowledgeIndex,
-        embedder: Embedder,
+        embedder: TextEmbedder,
         *,
         hybrid: bool = True,
         rrf_k: int = 60,
@@ -77,8 +78,29 @@ class IndexRetriever:
         self.expand_min_similarity = expand_min_similarity
 
     @classmethod
-    def from_settings(
-        cls, index: KnowledgeIndex, embedder: Embedder, settings: RetrievalSettings
+    def from_settings(cls, settings: RetrievalSettings, *, shared: Shared) -> IndexRetriever:
+        """Search the configured index (`<data_dir>/indexes/<index_name>` or `index_dir`),
+        building it from `settings.sources` on first use; concurrent processes build once."""
+        from parley.retrieval.build import open_or_build
+
+        if settings.search_threads is not None:
+            import faiss
+
+            # Multi-threaded Faiss spins on busy cores: 0.5 ms searches become 20 ms.
+            faiss.omp_set_num_threads(settings.search_threads)
+        embedder = shared.embedders.get(settings.embedder)
+        result = open_or_build(
+            settings.index_path(shared.folder("")),
+            settings,
+            embedder,
+            progress=shared.progress,
+            console=Console(stderr=True),
+        )
+        return cls.from_index(result.index, embedder, settings)
+
+    @classmethod
+    def from_index(
+        cls, index: KnowledgeIndex, embedder: TextEmbedder, settings: RetrievalSettings
     ) -> IndexRetriever:
         return cls(
             index,
@@ -125,7 +147,8 @@ class IndexRetriever:
                     text=text,
                     title=row.title,
                     uri=row.uri,
-                    score=score,
+                    rank_score=score,
+                    similarity=cosine.get(id_),
                     metadata=metadata,
                     chunk_id=id_,
                     doc_id=row.doc_id,
@@ -173,6 +196,12 @@ class FusedRetriever:
         self.rrf_k = rrf_k
         self.last_errors: list[str] = []
 
+    @classmethod
+    def from_settings(cls, settings: RetrievalSettings, *, shared: Shared) -> FusedRetriever:
+        """`retriever = "both"`: the index and the web search, fused by rank."""
+        parts = [RETRIEVERS.build(name, settings, shared) for name in ("index", "web")]
+        return cls(parts, settings.rrf_k)
+
     def search(self, query: str, k: int, filters: Filters | None = None) -> list[Passage]:
         self.last_errors = []
         lists: list[list[Passage]] = []
@@ -184,7 +213,7 @@ class FusedRetriever:
                 self.last_errors.append(str(exc))
         fused = fuse_passages(lists, k, self.rrf_k)
         for passage, score in fused:
-            passage.score = score
+            passage.rank_score = score
         return [passage for passage, _ in fused]
 
 
@@ -296,13 +325,24 @@ def _cut_to_tokens(text: str, count_tokens: Callable[[str], int], budget: int) -
     return " ".join(words[:low]) + " …" if low else ""
 
 
+RETRIEVERS: Registry[RetrievalSettings, Retriever] = Registry(
+    "retriever",
+    {
+        "index": "parley.retrieval.retriever:IndexRetriever",
+        "web": "parley.retrieval.websearch:WebSearchRetriever",
+        "both": "parley.retrieval.retriever:FusedRetriever",
+    },
+)
+"""The `retrieval.retriever` setting -> the class that searches."""
+
+
 def build_retriever(
     settings: RetrievalSettings,
     data_dir: Path,
     progress: bool = True,
     *,
-    embedder: Embedder | None = None,
-    console: Console | None = None,
+    embedder: TextEmbedder | None = None,
+    shared: Shared | None = None,
 ) -> Retriever | None:
     """The retriever the settings ask for, or None when retrieval is off.
 
@@ -311,27 +351,9 @@ def build_retriever(
     """
     if not settings.enabled:
         return None
-    from parley.retrieval.build import open_or_build
-    from parley.retrieval.websearch import WebSearchRetriever
-
-    retrievers: list[Retriever] = []
-    if settings.retriever in ("index", "both"):
-        if settings.search_threads is not None:
-            import faiss
-
-            # Multi-threaded Faiss spins on busy cores: 0.5 ms searches become 20 ms.
-            faiss.omp_set_num_threads(settings.search_threads)
-        embedder = embedder or Embedder(settings.embedder, batch_size=settings.embed_batch_size)
-        result = open_or_build(
-            settings.index_path(data_dir),
-            settings,
-            embedder,
-            progress=progress,
-            console=console or Console(stderr=True),
-        )
-        retrievers.append(IndexRetriever.from_settings(result.index, embedder, settings))
-    if settings.retriever in ("web", "both"):
-        retrievers.append(WebSearchRetriever(settings.web))
-    if len(retrievers) == 1:
-        return retrievers[0]
-    return FusedRetriever(retrievers, settings.rrf_k)
+    if shared is None:
+        cache = EmbedderCache(batch_size=settings.embed_batch_size)
+        shared = Shared(data_dir=Path(data_dir), progress=progress, embedders=cache)
+    if embedder is not None:
+        shared.embedders.put(embedder)
+    return RETRIEVERS.build(settings.retriever, settings, shared)

@@ -16,7 +16,7 @@ _INDEX_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 class WebSearchSettings(BaseModel):
     """Any HTTP JSON search API, described by where things are in its answer."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
     url: str = ""
     """URL template with `{query}` (URL-encoded) and optionally `{k}`, e.g.
@@ -57,7 +57,7 @@ class WebSearchSettings(BaseModel):
 class RetrievalSettings(BaseModel):
     """Knowledge base, index and search settings."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
     enabled: bool = True
     """Ground answers in retrieved passages; false turns retrieval off everywhere."""

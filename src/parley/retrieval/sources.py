@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Protocol
 from urllib.parse import quote
 
+from parley.jsonl import read_jsonl
 from parley.retrieval.documents import Document
 from parley.retrieval.errors import SourceError
 from parley.retrieval.settings import DEFAULT_SOURCE
@@ -46,7 +47,7 @@ class FileLoader(Protocol):
 class TextLoader:
     """Plain text and Markdown: one document per file, titled by its first heading or name."""
 
-    extensions = (".txt", ".md", ".markdown", ".rst")
+    extensions: ClassVar[tuple[str, ...]] = (".txt", ".md", ".markdown", ".rst")
 
     def load(self, path: Path, options: SourceOptions) -> Iterator[Document]:
         text = _read_text(path)
@@ -59,7 +60,7 @@ class TextLoader:
 class HtmlLoader:
     """HTML pages: the main text without markup, scripts, navigation or footers."""
 
-    extensions = (".html", ".htm", ".xhtml")
+    extensions: ClassVar[tuple[str, ...]] = (".html", ".htm", ".xhtml")
     _NOISE = ("script", "style", "noscript", "nav", "header", "footer", "aside", "form", "svg")
 
     def load(self, path: Path, options: SourceOptions) -> Iterator[Document]:
@@ -81,7 +82,7 @@ class HtmlLoader:
 class PdfLoader:
     """PDF files: the text of every page, one document per file."""
 
-    extensions = (".pdf",)
+    extensions: ClassVar[tuple[str, ...]] = (".pdf",)
 
     def load(self, path: Path, options: SourceOptions) -> Iterator[Document]:
         from pypdf import PdfReader
@@ -90,7 +91,7 @@ class PdfLoader:
         try:
             reader = PdfReader(str(path))
             pages = [page.extract_text() or "" for page in reader.pages]
-            meta_title = (reader.metadata or {}).get("/Title") if reader.metadata else None
+            meta_title = reader.metadata.get("/Title") if reader.metadata else None
         except (PyPdfError, OSError, ValueError) as exc:
             raise SourceError(f"{path}: not a readable PDF ({exc})") from None
         text = "\n\n".join(page.strip() for page in pages if page.strip())
@@ -106,28 +107,20 @@ class PdfLoader:
 class JsonLinesLoader:
     """JSON lines: one object per line with a text field and optional title, uri, id, more."""
 
-    extensions = (".jsonl", ".ndjson")
+    extensions: ClassVar[tuple[str, ...]] = (".jsonl", ".ndjson")
 
     def load(self, path: Path, options: SourceOptions) -> Iterator[Document]:
-        with path.open(encoding="utf-8") as handle:
-            for number, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    row = json.loads(line)
-                except json.JSONDecodeError as exc:
-                    raise SourceError(f"{path}:{number}: not valid JSON ({exc.msg})") from None
-                if not isinstance(row, dict):
-                    raise SourceError(f"{path}:{number}: each line must be a JSON object")
-                doc = _row_document(row, path, number, options, where=f"{path}:{number}")
-                if doc is not None:
-                    yield doc
+        for where, row in read_jsonl(path, error=SourceError):
+            number = int(where.rpartition(":")[2])
+            doc = _row_document(row, path, number, options, where=where)
+            if doc is not None:
+                yield doc
 
 
 class CsvLoader:
     """CSV with a header row; the text column is chosen or guessed."""
 
-    extensions = (".csv", ".tsv")
+    extensions: ClassVar[tuple[str, ...]] = (".csv", ".tsv")
 
     def load(self, path: Path, options: SourceOptions) -> Iterator[Document]:
         csv.field_size_limit(2**31 - 1)
@@ -144,7 +137,7 @@ class CsvLoader:
 class ParquetLoader:
     """Parquet tables (e.g. OpenChatKit's Wikipedia table with `text_snippet`), in batches."""
 
-    extensions = (".parquet", ".pq")
+    extensions: ClassVar[tuple[str, ...]] = (".parquet", ".pq")
 
     def load(self, path: Path, options: SourceOptions) -> Iterator[Document]:
         import pyarrow.parquet as pq

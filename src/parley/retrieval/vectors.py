@@ -104,7 +104,7 @@ def id_selector(
         selector = negated if selector is None else faiss.IDSelectorAnd(selector, negated)
         parts.append(selector)
     if selector is not None:
-        selector._parley_parts = parts  # type: ignore[attr-defined]
+        selector._parley_parts = parts
     return selector
 
 

@@ -13,9 +13,10 @@ from urllib.parse import quote_plus, urlsplit
 
 import httpx
 
+from parley.registry import Shared
 from parley.retrieval.documents import Passage
 from parley.retrieval.errors import WebSearchError
-from parley.retrieval.settings import WebSearchSettings
+from parley.retrieval.settings import RetrievalSettings, WebSearchSettings
 from parley.retrieval.table import Filters
 
 
@@ -43,6 +44,10 @@ class WebSearchRetriever:
         self.settings = settings
         self._client = client or httpx.Client(timeout=settings.timeout_s, follow_redirects=True)
         self._host = urlsplit(settings.url.replace("{query}", "q").replace("{k}", "1")).netloc
+
+    @classmethod
+    def from_settings(cls, settings: RetrievalSettings, *, shared: Shared) -> WebSearchRetriever:
+        return cls(settings.web)
 
     def close(self) -> None:
         self._client.close()
@@ -119,7 +124,7 @@ class WebSearchRetriever:
                     text=text,
                     title=title or link or "web result",
                     uri=link,
-                    score=1.0 / (rank + 1),
+                    rank_score=1.0 / (rank + 1),
                     snippet=snippet,
                     metadata={"source": "web", "rank": rank + 1},
                 )

@@ -8,154 +8,32 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-import anyio
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response, StreamingResponse
+from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from parley.server.auth import KeyRing
-from parley.server.limits import GenerationGate, Overloaded, RateLimiter
-from parley.server.metrics import Metrics
+from parley.server.deps import ServerState, authenticate, state_of
+from parley.server.errors import STATUS_OF_KIND, error_response
+from parley.server.limits import Overloaded
+from parley.server.routes import openai_routes, sagemaker, sessions, system, ui
 from parley.server.settings import ServerSettings
-from parley.service import (
-    ChatEvent,
-    ChatReply,
-    ChatRequest,
-    ChatService,
-    Delta,
-    Finished,
-    ServiceError,
-    Started,
-)
+from parley.server.streaming import StreamingReply, complete, open_stream, record_reply
+from parley.service import ChatService, ServiceError
+
+__all__ = [
+    "ServerState",
+    "StreamingReply",
+    "authenticate",
+    "complete",
+    "create_app",
+    "error_response",
+    "open_stream",
+    "record_reply",
+    "state_of",
+]
 
 log = logging.getLogger("parley")
-
-
-class ServerState:
-    """What the routes share: the service, limits, keys and metrics."""
-
-    def __init__(self, service: ChatService, settings: ServerSettings) -> None:
-        self.service = service
-        self.settings = settings
-        self.keys = KeyRing(settings.api_keys)
-        self.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
-        self.gate = GenerationGate(settings.max_active_generations, settings.max_queued_generations)
-        self.metrics = Metrics()
-        self.ready = True
-
-
-def state_of(request: Request) -> ServerState:
-    return request.app.state.parley
-
-
-def error_response(status: int, message: str, kind: str, headers: dict[str, str] | None = None):
-    return JSONResponse(
-        {"error": {"message": message, "type": kind, "code": status}},
-        status_code=status,
-        headers=headers,
-    )
-
-
-def authenticate(request: Request) -> str | None:
-    """The owner id of the request's API key (None on an open server); 401 otherwise.
-
-    Also applies the per-client rate limit.
-    """
-    state = state_of(request)
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    presented = token.strip() if scheme.lower() == "bearer" else None
-    try:
-        owner = state.keys.owner_of(presented)
-    except PermissionError as exc:
-        raise HTTPException(401, str(exc), headers={"WWW-Authenticate": "Bearer"}) from None
-    client = owner or (request.client.host if request.client else "unknown")
-    state.rate_limiter.check(client)
-    return owner
-
-
-async def complete(state: ServerState, chat: ChatRequest) -> ChatReply:
-    """Run the whole pipeline once a generation slot is free."""
-    async with state.gate.admit():
-        reply = await anyio.to_thread.run_sync(state.service.complete, chat)
-    record_reply(state, reply)
-    return reply
-
-
-async def open_stream(
-    state: ServerState, chat: ChatRequest
-) -> tuple[Started, AsyncIterator[ChatEvent]]:
-    """Start the pipeline: its first event (errors here are still HTTP errors) and the rest.
-
-    The sync pipeline is advanced step by step in worker threads; when the client goes away
-    the stream is cancelled and closing the pipeline stops the generation.
-    """
-    ticket = state.gate.admit()
-    await ticket.acquire()
-    events = state.service.stream(chat)
-    try:
-        started = await anyio.to_thread.run_sync(next, events)
-    except BaseException:
-        ticket.release()
-        await anyio.to_thread.run_sync(events.close)
-        raise
-    assert isinstance(started, Started)
-
-    async def rest() -> AsyncIterator[ChatEvent]:
-        began = time.perf_counter()
-        first = True
-        try:
-            while True:
-                # run_sync lets the step in flight finish before a cancellation lands, so
-                # `events.close()` below never races a `next` in another thread.
-                event = await anyio.to_thread.run_sync(next, events, None)
-                if event is None:
-                    return
-                if first and isinstance(event, Delta):
-                    first = False
-                    state.metrics.time_to_first_token.observe(time.perf_counter() - began)
-                if isinstance(event, Finished):
-                    record_reply(state, event.reply)
-                yield event
-        finally:
-            with anyio.CancelScope(shield=True):
-                await anyio.to_thread.run_sync(events.close)
-                ticket.release()
-
-    return started, rest()
-
-
-class StreamingReply(StreamingResponse):
-    """A streaming response that stops its body as soon as the client disconnects.
-
-    Starlette relies on `send` failing for ASGI >= 2.4, but uvicorn drops writes to a closed
-    connection silently, so the generation would run to its end for nobody. Listening for
-    `http.disconnect` and cancelling the body closes the pipeline, which stops the model.
-    """
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        async with anyio.create_task_group() as group:
-
-            async def body() -> None:
-                await self.stream_response(send)
-                group.cancel_scope.cancel()
-
-            group.start_soon(body)
-            await self.listen_for_disconnect(receive)
-            group.cancel_scope.cancel()
-
-
-def record_reply(state: ServerState, reply: ChatReply) -> None:
-    state.metrics.generated_tokens.inc(reply.completion_tokens)
-    state.metrics.prompt_tokens.inc(reply.prompt_tokens)
-    for direction, verdict in reply.moderation.items():
-        if isinstance(verdict, dict) and "action" in verdict:
-            state.metrics.moderation_actions.labels(
-                direction, verdict["action"], verdict.get("label", "")
-            ).inc()
-    if reply.retrieval_seconds is not None:
-        state.metrics.retrieval_latency.observe(reply.retrieval_seconds)
 
 
 class BodyTooLarge(Exception):
@@ -218,8 +96,6 @@ class LimitsAndMetrics:
 
 def create_app(service: ChatService, settings: ServerSettings | None = None) -> FastAPI:
     """The Parley HTTP app around a ready `service`."""
-    from parley.server.routes import openai_routes, sagemaker, sessions, system, ui
-
     settings = settings or ServerSettings()
     state = ServerState(service, settings)
 
@@ -261,7 +137,7 @@ def create_app(service: ChatService, settings: ServerSettings | None = None) -> 
 
     @app.exception_handler(ServiceError)
     async def service_error(_: Request, exc: ServiceError) -> Response:
-        return error_response(exc.status, str(exc), exc.kind)
+        return error_response(STATUS_OF_KIND[exc.kind], str(exc), exc.kind)
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> Response:

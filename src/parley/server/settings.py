@@ -12,7 +12,7 @@ _HASHED = re.compile(r"^sha256:[0-9a-f]{64}$")
 class ServerSettings(BaseModel):
     """HTTP server, access control and limits."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
     host: str = "127.0.0.1"
     """Address to bind; the default keeps the server on this machine."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import enum
 import re
 from abc import ABC, abstractmethod
@@ -265,7 +266,7 @@ class SessionStore(ABC):
             raise ValueError("offset must not be negative")
 
     @staticmethod
-    def check_turns(turns: Sequence[StoredTurn]) -> list[StoredTurn]:
+    def check_turns(turns: Sequence[StoredTurn]) -> builtins.list[StoredTurn]:
         """The turns as a list; ValueError when empty or not StoredTurn."""
         turns = list(turns)
         if not turns:

@@ -8,6 +8,7 @@ version), which DynamoDB applies atomically per item.
 
 from __future__ import annotations
 
+import builtins
 import logging
 import math
 import re
@@ -17,6 +18,7 @@ from contextlib import suppress
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
+from parley.registry import Shared
 from parley.sessions.base import (
     ANY_OWNER,
     Clock,
@@ -32,6 +34,7 @@ from parley.sessions.base import (
     check_session_id,
     owner_matches,
 )
+from parley.sessions.settings import SessionSettings
 
 try:
     import boto3
@@ -100,6 +103,17 @@ class DynamoDBSessionStore(SessionStore):
     """Sessions as items of one DynamoDB table (hash key `session_id`, on-demand billing)."""
 
     name: ClassVar[str] = "dynamodb"
+
+    @classmethod
+    def from_settings(cls, settings: SessionSettings, *, shared: Shared) -> DynamoDBSessionStore:
+        return cls(
+            settings.dynamodb_table,
+            region=settings.dynamodb_region,
+            endpoint_url=settings.dynamodb_endpoint_url,
+            ttl_seconds=settings.ttl_seconds,
+            max_turns_per_session=settings.max_turns_per_session,
+            clock=shared.clock,
+        )
 
     def __init__(
         self,
@@ -460,8 +474,10 @@ class DynamoDBSessionStore(SessionStore):
             raise self._error(exc) from exc
         return [self._summary(i) for i in items[offset : offset + limit]]
 
-    def _pages(self, operation: str, stop_after: int | None = None, **kwargs: Any) -> list[Any]:
-        items: list[Any] = []
+    def _pages(
+        self, operation: str, stop_after: int | None = None, **kwargs: Any
+    ) -> builtins.list[Any]:
+        items: builtins.list[Any] = []
         for page in self._client.get_paginator(operation).paginate(**kwargs):
             items.extend(page.get("Items", []))
             if stop_after is not None and len(items) >= stop_after:

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, ClassVar
 
+from parley.registry import Shared
 from parley.sessions.base import (
     ANY_OWNER,
     Clock,
@@ -26,9 +27,12 @@ from parley.sessions.base import (
     check_session_id,
     owner_matches,
 )
+from parley.sessions.migrations import Migration, VersionTable, current_version, migrate
+from parley.sessions.settings import SessionSettings
 
 try:
     import psycopg
+    from psycopg.rows import dict_row
     from psycopg.types.json import Jsonb
     from psycopg_pool import ConnectionPool
 except ImportError as exc:  # pragma: no cover - depends on the install
@@ -40,9 +44,10 @@ except ImportError as exc:  # pragma: no cover - depends on the install
 # Any constant works; it only has to be the same in every Parley process.
 _MIGRATION_LOCK = 0x7061726C6579  # "parley"
 
-# Append-only: each entry is one schema version (its statements run in one transaction).
-MIGRATIONS: tuple[tuple[str, ...], ...] = (
-    (
+# Append-only (see `parley.sessions.migrations`): add new ones at the end.
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        "sessions and turns",
         """CREATE TABLE parley_sessions (
             id TEXT PRIMARY KEY,
             owner TEXT,
@@ -71,6 +76,13 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ),
 )
 
+VERSION_TABLE = VersionTable(
+    create="CREATE TABLE IF NOT EXISTS parley_schema_version ("
+    "version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
+    insert="INSERT INTO parley_schema_version (version) VALUES (%s)",
+    name="parley_schema_version",
+)
+
 _COLUMNS = "id, owner, title, created_at, updated_at, expires_at, version, turn_count"
 
 
@@ -83,6 +95,17 @@ class PostgresSessionStore(SessionStore):
     """Sessions in PostgreSQL tables `parley_sessions` and `parley_turns`."""
 
     name: ClassVar[str] = "postgres"
+
+    @classmethod
+    def from_settings(cls, settings: SessionSettings, *, shared: Shared) -> PostgresSessionStore:
+        return cls(
+            settings.postgres_dsn,
+            pool_min=settings.postgres_pool_min,
+            pool_max=settings.postgres_pool_max,
+            ttl_seconds=settings.ttl_seconds,
+            max_turns_per_session=settings.max_turns_per_session,
+            clock=shared.clock,
+        )
 
     def __init__(
         self,
@@ -128,68 +151,59 @@ class PostgresSessionStore(SessionStore):
         with self._transaction() as conn:
             # Replicas starting together: one migrates, the others wait and find it done.
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
-            conn.execute(
-                "CREATE TABLE IF NOT EXISTS parley_schema_version ("
-                "version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())"
-            )
-            row = conn.execute("SELECT COALESCE(MAX(version), 0) FROM parley_schema_version")
-            version = row.fetchone()[0]  # type: ignore[index]
-            if version > len(MIGRATIONS):
-                raise SessionError(
-                    f"session schema version {version} is newer than this Parley knows "
-                    f"({len(MIGRATIONS)}): upgrade Parley"
-                )
-            for number, statements in enumerate(MIGRATIONS[version:], start=version + 1):
-                for statement in statements:
-                    conn.execute(statement)
-                conn.execute("INSERT INTO parley_schema_version (version) VALUES (%s)", (number,))
+            migrate(conn, MIGRATIONS, VERSION_TABLE, "PostgreSQL")
 
     def schema_version(self) -> int:
         """The schema version of the database."""
         with self._transaction() as conn:
-            row = conn.execute("SELECT MAX(version) FROM parley_schema_version").fetchone()
-            return row[0]  # type: ignore[index]
+            return current_version(conn, VERSION_TABLE)
 
     # -- rows -----------------------------------------------------------------------------
 
     @staticmethod
-    def _live(row: tuple[Any, ...], owner: OwnerFilter, now: datetime) -> bool:
-        return owner_matches(row[1], owner) and (row[5] is None or row[5] > now)
+    def _live(row: dict[str, Any], owner: OwnerFilter, now: datetime) -> bool:
+        return owner_matches(row["owner"], owner) and (
+            row["expires_at"] is None or row["expires_at"] > now
+        )
 
     @staticmethod
     def _row(
         conn: psycopg.Connection[Any], session_id: str, lock: bool = False
-    ) -> tuple[Any, ...] | None:
+    ) -> dict[str, Any] | None:
         query = f"SELECT {_COLUMNS} FROM parley_sessions WHERE id = %s"
-        return conn.execute(query + (" FOR UPDATE" if lock else ""), (session_id,)).fetchone()
+        with conn.cursor(row_factory=dict_row) as cursor:
+            cursor.execute(query + (" FOR UPDATE" if lock else ""), (session_id,))
+            return cursor.fetchone()
 
     @staticmethod
     def _load(conn: psycopg.Connection[Any], session_id: str) -> Session | None:
         # One statement, so one snapshot: the turns always match the session row's version.
-        rows = conn.execute(
-            "SELECT s.id, s.owner, s.title, s.created_at, s.updated_at, s.expires_at, s.version, "
-            "t.role, t.text, t.time, t.labels, t.sources, t.params "
-            "FROM parley_sessions s LEFT JOIN parley_turns t ON t.session_id = s.id "
-            "WHERE s.id = %s ORDER BY t.seq",
-            (session_id,),
-        ).fetchall()
+        with conn.cursor(row_factory=dict_row) as cursor:
+            rows = cursor.execute(
+                "SELECT s.id, s.owner, s.title, s.created_at, s.updated_at, s.expires_at, "
+                "s.version, t.role, t.text, t.time, t.labels, t.sources, t.params "
+                "FROM parley_sessions s LEFT JOIN parley_turns t ON t.session_id = s.id "
+                "WHERE s.id = %s ORDER BY t.seq",
+                (session_id,),
+            ).fetchall()
         if not rows:
             return None
-        first = rows[0]
         turns = [
-            StoredTurn(role=r[7], text=r[8], time=r[9], labels=r[10], sources=r[11], params=r[12])
+            StoredTurn(
+                role=r["role"],
+                text=r["text"],
+                time=r["time"],
+                labels=r["labels"],
+                sources=r["sources"],
+                params=r["params"],
+            )
             for r in rows
-            if r[7] is not None
+            if r["role"] is not None
         ]
+        session_columns = ("id", "owner", "title", "created_at", "updated_at", "expires_at")
+        first = rows[0]
         return Session(
-            id=first[0],
-            owner=first[1],
-            title=first[2],
-            created_at=first[3],
-            updated_at=first[4],
-            expires_at=first[5],
-            version=first[6],
-            turns=turns,
+            **{name: first[name] for name in session_columns}, version=first["version"], turns=turns
         )
 
     def _touch(
@@ -251,7 +265,7 @@ class PostgresSessionStore(SessionStore):
             now = self.now()
             if row is None or not self._live(row, owner, now):
                 raise SessionNotFound(f"session {session_id!r} not found")
-            version, count = row[6], row[7]
+            version, count = row["version"], row["turn_count"]
             if conflict := self.version_conflict(session_id, version, expected_version):
                 raise conflict
             self.check_room(session_id, count, len(turns))
@@ -299,30 +313,19 @@ class PostgresSessionStore(SessionStore):
         elif owner is not ANY_OWNER:
             where += " AND owner = %s"
             args.append(owner)
-        with self._transaction() as conn:
-            rows = conn.execute(
+        with self._transaction() as conn, conn.cursor(row_factory=dict_row) as cursor:
+            rows = cursor.execute(
                 f"SELECT {_COLUMNS} FROM parley_sessions WHERE {where} "
                 "ORDER BY updated_at DESC, id DESC LIMIT %s OFFSET %s",
                 (*args, limit, offset),
             ).fetchall()
-        return [
-            SessionSummary(
-                id=r[0],
-                owner=r[1],
-                title=r[2],
-                created_at=r[3],
-                updated_at=r[4],
-                expires_at=r[5],
-                turn_count=r[7],
-            )
-            for r in rows
-        ]
+        return [SessionSummary(**{k: v for k, v in r.items() if k != "version"}) for r in rows]
 
     def delete(self, session_id: str, *, owner: OwnerFilter = ANY_OWNER) -> bool:
         check_session_id(session_id)
         with self._transaction() as conn:
             row = self._row(conn, session_id, lock=True)
-            if row is None or not owner_matches(row[1], owner):
+            if row is None or not owner_matches(row["owner"], owner):
                 return False
             conn.execute("DELETE FROM parley_sessions WHERE id = %s", (session_id,))
             return self._live(row, owner, self.now())

@@ -13,7 +13,7 @@ THIRTY_DAYS = 30 * 24 * 3600
 class SessionSettings(BaseModel):
     """Where conversations are kept, for how long, and how big they may grow."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
     store: Literal["sqlite", "postgres", "dynamodb"] = "sqlite"
     """Backend: `sqlite` (one file, one machine), `postgres` or `dynamodb` (shared by replicas)."""

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
+from parley.registry import Shared
 from parley.sessions.base import (
     ANY_OWNER,
     Clock,
@@ -30,14 +31,16 @@ from parley.sessions.base import (
     check_session_id,
     owner_matches,
 )
+from parley.sessions.migrations import Migration, VersionTable, current_version, migrate
+from parley.sessions.settings import SessionSettings
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 
-# Append-only: each entry is one schema version (its statements run in one transaction).
-# Never edit a released entry; add a new one.
-MIGRATIONS: tuple[tuple[str, ...], ...] = (
-    (
+# Append-only (see `parley.sessions.migrations`): add new ones at the end.
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        "sessions and turns",
         """CREATE TABLE sessions (
             id TEXT PRIMARY KEY,
             owner TEXT,
@@ -65,6 +68,14 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
     ),
 )
 
+VERSION_TABLE = VersionTable(
+    create="CREATE TABLE IF NOT EXISTS schema_version ("
+    "version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)",
+    insert="INSERT INTO schema_version (version, applied_at) "
+    "VALUES (?, strftime('%Y-%m-%dT%H:%M:%f+00:00', 'now'))",
+    name="schema_version",
+)
+
 _SESSION_COLUMNS = "id, owner, title, created_at, updated_at, expires_at, version, turn_count"
 
 
@@ -82,6 +93,18 @@ class SQLiteSessionStore(SessionStore):
     """Sessions in one SQLite file; safe across threads and processes."""
 
     name: ClassVar[str] = "sqlite"
+
+    @classmethod
+    def from_settings(cls, settings: SessionSettings, *, shared: Shared) -> SQLiteSessionStore:
+        """`sessions.sqlite_path`, or `<data_dir>/sessions.db`."""
+        path = settings.sqlite_path or shared.folder("sessions.db")
+        return cls(
+            path,
+            synchronous=settings.sqlite_synchronous,
+            ttl_seconds=settings.ttl_seconds,
+            max_turns_per_session=settings.max_turns_per_session,
+            clock=shared.clock,
+        )
 
     def __init__(
         self,
@@ -131,6 +154,7 @@ class SQLiteSessionStore(SessionStore):
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute(f"PRAGMA synchronous = {self._synchronous}")
             conn.execute("PRAGMA foreign_keys = ON")
+            conn.row_factory = sqlite3.Row  # rows are read by column name
             self._connections.append(conn)
         self._local.conn = conn
         return conn
@@ -164,43 +188,26 @@ class SQLiteSessionStore(SessionStore):
 
     def _migrate(self) -> None:
         with self._transaction(write=True) as conn:
-            conn.execute(
-                "CREATE TABLE IF NOT EXISTS schema_version ("
-                "version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
-            )
-            current = conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_version")
-            version = current.fetchone()[0]
-            if version > len(MIGRATIONS):
-                raise SessionError(
-                    f"{self.path} has session schema version {version}, newer than this Parley "
-                    f"knows ({len(MIGRATIONS)}): upgrade Parley"
-                )
-            for number, statements in enumerate(MIGRATIONS[version:], start=version + 1):
-                for statement in statements:
-                    conn.execute(statement)
-                conn.execute(
-                    "INSERT INTO schema_version (version, applied_at) VALUES (?, ?)",
-                    (number, self.now().isoformat()),
-                )
+            migrate(conn, MIGRATIONS, VERSION_TABLE, str(self.path))
 
     def schema_version(self) -> int:
         """The schema version of the database file."""
         with self._transaction(write=False) as conn:
-            return conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0]
+            return current_version(conn, VERSION_TABLE)
 
     # -- rows -----------------------------------------------------------------------------
 
-    def _live(self, row: tuple[Any, ...], owner: OwnerFilter, now_us: int) -> bool:
-        expires_at = row[5]
-        return owner_matches(row[1], owner) and (expires_at is None or expires_at > now_us)
+    def _live(self, row: sqlite3.Row, owner: OwnerFilter, now_us: int) -> bool:
+        expires_at = row["expires_at"]
+        return owner_matches(row["owner"], owner) and (expires_at is None or expires_at > now_us)
 
     @staticmethod
-    def _session_row(conn: sqlite3.Connection, session_id: str) -> tuple[Any, ...] | None:
+    def _session_row(conn: sqlite3.Connection, session_id: str) -> sqlite3.Row | None:
         query = f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE id = ?"
         return conn.execute(query, (session_id,)).fetchone()
 
     @staticmethod
-    def _session(conn: sqlite3.Connection, row: tuple[Any, ...]) -> Session:
+    def _session(conn: sqlite3.Connection, row: sqlite3.Row) -> Session:
         turns = [
             StoredTurn(
                 role=role,
@@ -213,17 +220,17 @@ class SQLiteSessionStore(SessionStore):
             for role, text, time, labels, sources, params in conn.execute(
                 "SELECT role, text, time, labels, sources, params FROM turns "
                 "WHERE session_id = ? ORDER BY seq",
-                (row[0],),
+                (row["id"],),
             )
         ]
         return Session(
-            id=row[0],
-            owner=row[1],
-            title=row[2],
-            created_at=from_us(row[3]),
-            updated_at=from_us(row[4]),
-            expires_at=from_us(row[5]) if row[5] is not None else None,
-            version=row[6],
+            id=row["id"],
+            owner=row["owner"],
+            title=row["title"],
+            created_at=from_us(row["created_at"]),
+            updated_at=from_us(row["updated_at"]),
+            expires_at=from_us(row["expires_at"]) if row["expires_at"] is not None else None,
+            version=row["version"],
             turns=turns,
         )
 
@@ -292,7 +299,7 @@ class SQLiteSessionStore(SessionStore):
             row = self._session_row(conn, session_id)
             if row is None or not self._live(row, owner, to_us(now)):
                 raise SessionNotFound(f"session {session_id!r} not found")
-            version, count = row[6], row[7]
+            version, count = row["version"], row["turn_count"]
             if conflict := self.version_conflict(session_id, version, expected_version):
                 raise conflict
             self.check_room(session_id, count, len(turns))
@@ -345,13 +352,13 @@ class SQLiteSessionStore(SessionStore):
             ).fetchall()
         return [
             SessionSummary(
-                id=row[0],
-                owner=row[1],
-                title=row[2],
-                created_at=from_us(row[3]),
-                updated_at=from_us(row[4]),
-                expires_at=from_us(row[5]) if row[5] is not None else None,
-                turn_count=row[7],
+                id=row["id"],
+                owner=row["owner"],
+                title=row["title"],
+                created_at=from_us(row["created_at"]),
+                updated_at=from_us(row["updated_at"]),
+                expires_at=from_us(row["expires_at"]) if row["expires_at"] is not None else None,
+                turn_count=row["turn_count"],
             )
             for row in rows
         ]
@@ -360,7 +367,7 @@ class SQLiteSessionStore(SessionStore):
         check_session_id(session_id)
         with self._transaction(write=True) as conn:
             row = self._session_row(conn, session_id)
-            if row is None or not owner_matches(row[1], owner):
+            if row is None or not owner_matches(row["owner"], owner):
                 return False
             live = self._live(row, owner, to_us(self.now()))
             # Turns go with it (ON DELETE CASCADE).

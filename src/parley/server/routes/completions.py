@@ -20,7 +20,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from parley.engines.base import EngineError
 from parley.engines.generation import Generation
-from parley.server.app import StreamingReply, authenticate, state_of
+from parley.server.deps import authenticate, state_of
+from parley.server.streaming import StreamingReply
 from parley.service import ServiceError, Unavailable
 
 router = APIRouter(tags=["engine"])

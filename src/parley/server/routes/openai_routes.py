@@ -6,13 +6,15 @@ import json
 import time
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, assert_never
 
 from fastapi import APIRouter, Depends, Request
 
 from parley.engines.base import Turn
-from parley.server.app import StreamingReply, authenticate, complete, open_stream, state_of
+from parley.server.deps import authenticate, state_of
+from parley.server.errors import STATUS_OF_KIND
 from parley.server.schemas import ChatCompletionRequest
+from parley.server.streaming import StreamingReply, complete, open_stream
 from parley.service import (
     ChatEvent,
     ChatReply,
@@ -21,6 +23,7 @@ from parley.service import (
     Finished,
     Replaced,
     ServiceError,
+    Started,
 )
 
 router = APIRouter(prefix="/v1", tags=["openai"])
@@ -32,11 +35,19 @@ def finish_reason(reply: ChatReply) -> str:
     return FINISH.get(reply.finish_reason, "content_filter")
 
 
+def usage(reply: ChatReply) -> dict[str, int]:
+    return {
+        "prompt_tokens": reply.prompt_tokens,
+        "completion_tokens": reply.completion_tokens,
+        "total_tokens": reply.prompt_tokens + reply.completion_tokens,
+    }
+
+
 def parley_fields(reply: ChatReply) -> dict[str, Any]:
     return {
         "session_id": reply.session_id,
         "sources": reply.sources,
-        "moderation": reply.moderation,
+        "moderation": reply.moderation.as_dict(),
         "parley_finish_reason": reply.finish_reason,
     }
 
@@ -137,11 +148,7 @@ async def chat_completions(
                     "finish_reason": finish_reason(reply),
                 }
             ],
-            "usage": {
-                "prompt_tokens": reply.prompt_tokens,
-                "completion_tokens": reply.completion_tokens,
-                "total_tokens": reply.prompt_tokens + reply.completion_tokens,
-            },
+            "usage": usage(reply),
             **parley_fields(reply),
         }
     started, events = await open_stream(state, chat)
@@ -157,26 +164,27 @@ async def chat_completions(
             {"role": "assistant", "content": ""},
             session_id=started.session_id,
             sources=started.sources,
-            moderation=started.moderation,
+            moderation=started.moderation.as_dict(),
         )
         try:
             async for event in events:
-                if isinstance(event, Delta):
-                    yield chunk({"content": event.text})
-                elif isinstance(event, Replaced):
-                    # Clients that understand it replace the shown text; others see it appended.
-                    yield chunk({"content": "\n\n" + event.text}, replace=event.text)
-                elif isinstance(event, Finished):
-                    reply = event.reply
-                    usage = {
-                        "prompt_tokens": reply.prompt_tokens,
-                        "completion_tokens": reply.completion_tokens,
-                        "total_tokens": reply.prompt_tokens + reply.completion_tokens,
-                    }
-                    yield chunk({}, finish_reason(reply), usage=usage, **parley_fields(reply))
+                match event:
+                    case Started():
+                        pass  # already sent: `open_stream` returned it
+                    case Delta(text=text):
+                        yield chunk({"content": text})
+                    case Replaced(text=text):
+                        # Clients that understand it replace the shown text; others see it appended.
+                        yield chunk({"content": "\n\n" + text}, replace=text)
+                    case Finished(reply=reply):
+                        yield chunk(
+                            {}, finish_reason(reply), usage=usage(reply), **parley_fields(reply)
+                        )
+                    case _:
+                        assert_never(event)
         except ServiceError as exc:
             # The status line is sent already: the error goes as an event, as OpenAI does.
-            error = {"message": str(exc), "type": exc.kind, "code": exc.status}
+            error = {"message": str(exc), "type": exc.kind, "code": STATUS_OF_KIND[exc.kind]}
             yield f"data: {json.dumps({'error': error})}\n\n".encode()
         yield b"data: [DONE]\n\n"
 

@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from typing import Any, assert_never
 
 from fastapi import APIRouter, Depends, Request
 
-from parley.server.app import StreamingReply, authenticate, complete, open_stream, state_of
+from parley.server.deps import authenticate, state_of
 from parley.server.schemas import InvocationRequest, InvocationResponse
-from parley.service import ChatEvent, ChatRequest, Delta, Finished, ServiceError
+from parley.server.streaming import StreamingReply, complete, open_stream
+from parley.service import (
+    ChatEvent,
+    ChatRequest,
+    Delta,
+    Finished,
+    Replaced,
+    ServiceError,
+    Started,
+)
 
 router = APIRouter(tags=["sagemaker"])
 
@@ -39,7 +49,7 @@ async def invocations(
             outputs=reply.text,
             session_id=reply.session_id,
             sources=reply.sources,
-            moderation=reply.moderation,
+            moderation=reply.moderation.as_dict(),
             finish_reason=reply.finish_reason,
         )
     started, events = await open_stream(state, chat)
@@ -50,17 +60,30 @@ async def invocations(
     )
 
 
+def _line(value: dict[str, Any]) -> bytes:
+    return (json.dumps(value) + "\n").encode()
+
+
 async def _jsonlines(events: AsyncIterator[ChatEvent]) -> AsyncIterator[bytes]:
+    """`{"outputs": [piece]}` lines; a withdrawn reply is followed by its refusal, marked
+    `"replace": true` (the text shown so far is to be replaced by it); a summary line ends."""
     async for event in events:
-        if isinstance(event, Delta):
-            yield (json.dumps({"outputs": [event.text]}) + "\n").encode()
-        elif isinstance(event, Finished):
-            reply = event.reply
-            tail = {
-                "outputs": [],
-                "session_id": reply.session_id,
-                "sources": reply.sources,
-                "moderation": reply.moderation,
-                "finish_reason": reply.finish_reason,
-            }
-            yield (json.dumps(tail) + "\n").encode()
+        match event:
+            case Started():
+                pass  # its session id is in the response header
+            case Delta(text=text):
+                yield _line({"outputs": [text]})
+            case Replaced(text=text):
+                yield _line({"outputs": ["\n\n" + text], "replace": text})
+            case Finished(reply=reply):
+                yield _line(
+                    {
+                        "outputs": [],
+                        "session_id": reply.session_id,
+                        "sources": reply.sources,
+                        "moderation": reply.moderation.as_dict(),
+                        "finish_reason": reply.finish_reason,
+                    }
+                )
+            case _:
+                assert_never(event)

@@ -6,11 +6,20 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 
-from parley.server.app import authenticate, state_of
+from parley.server.deps import authenticate, state_of
 from parley.server.schemas import SessionCreate, SessionRename
-from parley.sessions.base import InvalidSessionId, SessionNotFound
+from parley.service import ServiceError
+from parley.sessions.base import InvalidSessionId, SessionNotFound, SessionStore
 
 router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
+
+
+def store_of(request: Request) -> SessionStore:
+    """The service's session store; a 400 (not a 500) when the server keeps no sessions."""
+    store = state_of(request).service.store
+    if store is None:
+        raise ServiceError("this server keeps no sessions (it was started without a store)")
+    return store
 
 
 @router.get("")
@@ -21,7 +30,7 @@ def list_sessions(
     offset: int = Query(0, ge=0),
 ) -> dict[str, Any]:
     """The caller's sessions, most recently updated first."""
-    store = state_of(request).service.store
+    store = store_of(request)
     items = store.list(owner, limit=limit, offset=offset)
     return {"object": "list", "data": [s.model_dump(mode="json") for s in items]}
 
@@ -31,7 +40,7 @@ def create_session(
     request: Request, body: SessionCreate | None = None, owner: str | None = Depends(authenticate)
 ) -> dict[str, Any]:
     """A new, empty session owned by the caller."""
-    store = state_of(request).service.store
+    store = store_of(request)
     session = store.create(owner, title=body.title if body else None)
     return session.model_dump(mode="json")
 
@@ -41,7 +50,7 @@ def get_session(
     session_id: str, request: Request, owner: str | None = Depends(authenticate)
 ) -> dict[str, Any]:
     """The whole session with its turns (the JSON export)."""
-    store = state_of(request).service.store
+    store = store_of(request)
     try:
         return store.export(session_id, owner=owner)
     except (SessionNotFound, InvalidSessionId):
@@ -56,7 +65,7 @@ def rename_session(
     owner: str | None = Depends(authenticate),
 ) -> dict[str, Any]:
     """Set the session's title."""
-    store = state_of(request).service.store
+    store = store_of(request)
     try:
         session = store.rename(session_id, body.title, owner=owner)
     except (SessionNotFound, InvalidSessionId):
@@ -69,7 +78,7 @@ def delete_session(
     session_id: str, request: Request, owner: str | None = Depends(authenticate)
 ) -> Response:
     """Delete the session; 404 when it is not the caller's."""
-    store = state_of(request).service.store
+    store = store_of(request)
     try:
         deleted = store.delete(session_id, owner=owner)
     except InvalidSessionId:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from parley.server.app import error_response, state_of
+from parley.server.deps import state_of
+from parley.server.errors import error_response
 
 router = APIRouter(tags=["system"])
 

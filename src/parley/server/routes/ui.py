@@ -7,7 +7,7 @@ from pathlib import Path
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse
 
-from parley.server.app import state_of
+from parley.server.deps import state_of
 
 router = APIRouter(tags=["ui"], include_in_schema=False)
 

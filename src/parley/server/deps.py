@@ -1,0 +1,48 @@
+"""What routes depend on: the shared server state and the API-key check."""
+
+from __future__ import annotations
+
+from fastapi import HTTPException, Request
+
+from parley.server.auth import KeyRing
+from parley.server.limits import GenerationGate, RateLimiter
+from parley.server.metrics import Metrics
+from parley.server.settings import ServerSettings
+from parley.service import ChatService
+
+
+class ServerState:
+    """What the routes share: the service, limits, keys and metrics."""
+
+    def __init__(self, service: ChatService, settings: ServerSettings) -> None:
+        self.service = service
+        self.settings = settings
+        self.keys = KeyRing(settings.api_keys)
+        self.rate_limiter = RateLimiter(settings.rate_limit_per_minute)
+        self.gate = GenerationGate(settings.max_active_generations, settings.max_queued_generations)
+        self.metrics = Metrics()
+        self.ready = True
+
+
+def state_of(request: Request) -> ServerState:
+    """The state `create_app` attached to the app."""
+    state: ServerState = request.app.state.parley
+    return state
+
+
+def authenticate(request: Request) -> str | None:
+    """The owner id of the request's API key (None on an open server); 401 otherwise.
+
+    Also applies the per-client rate limit.
+    """
+    state = state_of(request)
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    presented = token.strip() if scheme.lower() == "bearer" else None
+    try:
+        owner = state.keys.owner_of(presented)
+    except PermissionError as exc:
+        raise HTTPException(401, str(exc), headers={"WWW-Authenticate": "Bearer"}) from None
+    client = owner or (request.client.host if request.client else "unknown")
+    state.rate_limiter.check(client)
+    return owner
