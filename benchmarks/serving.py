@@ -337,6 +337,7 @@ def main() -> None:
     parser.add_argument("--levels", type=int, nargs="+", default=[1, 2, 4, 8])
     parser.add_argument("--data-dir", type=Path, help="Parley data dir (the default KB index)")
     parser.add_argument("--quick", action="store_true", help="skip the in-process comparison")
+    parser.add_argument("--no-grounded", action="store_true", help="skip the grounded answer")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="parley-serving-"))
     report: dict[str, Any] = {
@@ -345,21 +346,35 @@ def main() -> None:
         "load_average_before": os.getloadavg(),
         "max_tokens": args.max_tokens,
     }
-    report["bare_llama_server"] = bare_server(args, workdir)
-    report["parley_moderation_on"] = parley_server(
-        args, workdir, "parley-mod", engine="auto", moderation=True
+
+    def measure(name: str, run: Callable[[], dict[str, Any]]) -> None:
+        report[name] = run()
+        print(json.dumps({name: report[name]}), file=sys.stderr, flush=True)  # progress
+
+    measure("bare_llama_server", lambda: bare_server(args, workdir))
+    measure(
+        "parley_moderation_on",
+        lambda: parley_server(args, workdir, "parley-mod", engine="auto", moderation=True),
     )
-    report["parley_moderation_off"] = parley_server(
-        args, workdir, "parley-nomod", engine="auto", moderation=False
+    measure(
+        "parley_moderation_off",
+        lambda: parley_server(args, workdir, "parley-nomod", engine="auto", moderation=False),
     )
     if not args.quick:
-        report["parley_in_process_moderation_on"] = parley_server(
-            args, workdir, "parley-inproc", engine="llama.cpp", moderation=True
+        measure(
+            "parley_in_process_moderation_on",
+            lambda: parley_server(
+                args, workdir, "parley-inproc", engine="llama.cpp", moderation=True
+            ),
         )
-        report["single_stream_engines"] = single_stream(args)
-    report["grounded_64_tokens"] = parley_server(
-        args, workdir, "parley-grounded", engine="auto", moderation=True, grounded=True
-    )
+        measure("single_stream_engines", lambda: single_stream(args))
+    if not args.no_grounded:
+        measure(
+            "grounded_64_tokens",
+            lambda: parley_server(
+                args, workdir, "parley-grounded", engine="auto", moderation=True, grounded=True
+            ),
+        )
     report["ratios"] = ratios(report)
     report["load_average_after"] = os.getloadavg()
     print(json.dumps(report, indent=2))
