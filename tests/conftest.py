@@ -112,7 +112,9 @@ def default_kb_data_dir(tmp_path_factory: pytest.TempPathFactory, embedder) -> P
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        build_retriever(RetrievalSettings(), data_dir, progress=False, embedder=embedder)
+        build_retriever(
+            RetrievalSettings(ingest_threads=1), data_dir, progress=False, embedder=embedder
+        )
     finally:
         torch.set_num_threads(threads)
     return data_dir

@@ -28,10 +28,14 @@ app.add_typer(eval_app, name="eval")
 
 def _mount_components() -> None:
     # Each component brings its own commands, through the same Typer interface.
+    from parley.finetune.cli import finetune_app
     from parley.moderation.cli import moderate, moderation_app
     from parley.retrieval.cli import eval_retrieval, index_app
+    from parley.sessions.cli import sessions_app
 
     app.add_typer(index_app, name="index")
+    app.add_typer(finetune_app, name="finetune")
+    app.add_typer(sessions_app, name="sessions")
     app.add_typer(moderation_app, name="moderation")
     app.command("moderate")(moderate)
     eval_app.command("retrieval")(eval_retrieval)
@@ -160,6 +164,10 @@ def chat(
         float | None, typer.Option("--cpu-memory", "-r", help="CPU memory cap in GiB for offload.")
     ] = None,
     load_in: Annotated[str | None, typer.Option(help="8bit or 4bit (needs a GPU).")] = None,
+    kb: Annotated[
+        str | None,
+        typer.Option("--kb", help="Knowledge base to search (see `parley index list`)."),
+    ] = None,
 ) -> None:
     """Chat with the model in the terminal (the embedded default with no flags)."""
     overrides: dict[str, Any] = {
@@ -174,7 +182,7 @@ def chat(
             "cpu_memory": f"{cpu_memory}GiB" if cpu_memory is not None else None,
             "load_in": load_in,
         },
-        "retrieval": {"enabled": retrieval},
+        "retrieval": {"enabled": retrieval, "index_name": kb},
         "moderation": {"moderator": "none" if moderation is False else None},
         "generation": {
             "max_new_tokens": max_tokens,
@@ -190,11 +198,31 @@ def chat(
         settings = load_settings(ctx.obj.get("config_file"), overrides)
     except ConfigError as exc:
         fail(str(exc))
+    if kb is not None:
+        _require_base(settings, kb)
     if message == "-":
         message = sys.stdin.read()
     if message is not None and not message.strip():
         fail("the message is empty")
     _run_chat(settings, message, stream)
+
+
+def _require_base(settings: Settings, name: str) -> None:
+    """Fails clearly for `--kb NAME` when there is no such base (instead of building one)."""
+    from parley.retrieval.bases import KnowledgeBases
+    from parley.retrieval.errors import RetrievalError
+
+    try:
+        bases = KnowledgeBases(settings.retrieval, settings.data_dir)
+        exists = bases.exists(name)
+    except RetrievalError as exc:
+        fail(str(exc))
+    if not exists:
+        known = ", ".join(bases.names()) or "none yet"
+        fail(
+            f"no knowledge base {name!r} in {bases.root} (there are: {known}); build it with "
+            f"`parley index build {name} FILES...`"
+        )
 
 
 def _run_chat(settings: Settings, message: str | None, stream: bool) -> None:
@@ -233,16 +261,24 @@ def serve(
     engine: Annotated[
         str | None, typer.Option(help="auto, llama-server, llama.cpp, transformers or openai.")
     ] = None,
+    kb: Annotated[
+        str | None,
+        typer.Option("--kb", help="Default knowledge base (every base in the data dir is served)."),
+    ] = None,
 ) -> None:
-    """Run the HTTP server: web chat, SageMaker contract, OpenAI API, sessions, metrics."""
+    """Run the HTTP server: web chat, SageMaker contract, OpenAI API, sessions, knowledge
+    bases, metrics. Requests choose a base with `knowledge_base`; the default is `--kb`."""
     overrides = {
         "server": {"host": host, "port": port},
         "model": {"source": model, "engine": engine},
+        "retrieval": {"index_name": kb},
     }
     try:
         settings = load_settings(ctx.obj.get("config_file"), overrides)
     except ConfigError as exc:
         fail(str(exc))
+    if kb is not None:
+        _require_base(settings, kb)
     from parley.server.auth import is_loopback
 
     server = settings.server

@@ -119,7 +119,9 @@ class RetrievalStage(Protocol):
         self, query: str, count_tokens: Callable[[str], int], previous: str | None = None
     ) -> tuple[str | None, Sequence[PassageLike]]:
         """Context and passages for `query`; `previous` is the user's earlier message, so
-        that a follow-up ("How tall is it?") finds its topic."""
+        that a follow-up ("How tall is it?") finds its topic. Stages that serve several
+        knowledge bases also take `knowledge_base=NAME` (passed only when a request names
+        one) and raise `NotFound` for an unknown name."""
         ...
 
 
@@ -142,6 +144,8 @@ class ChatRequest:
     system_prompt: str | None = None
     create_missing_session: bool = False
     """Create the session when `session_id` is unknown (the SageMaker contract's behaviour)."""
+    knowledge_base: str | None = None
+    """Search this knowledge base instead of the default one."""
 
 
 @dataclass
@@ -283,8 +287,9 @@ class ChatService:
             return Retrieved()
         began = time.perf_counter()
         previous = next((t.text for t in reversed(history) if t.role == "user"), None)
+        chosen = {"knowledge_base": request.knowledge_base} if request.knowledge_base else {}
         context, passages = self.retrieval.retrieve(
-            request.message, self.engine.count_tokens, previous
+            request.message, self.engine.count_tokens, previous, **chosen
         )
         return Retrieved(context, passages, time.perf_counter() - began)
 

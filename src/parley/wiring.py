@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from parley.engines.factory import build_engine
 from parley.engines.formats import build_format
 from parley.registry import EmbedderCache, Shared
-from parley.service import ALLOW, ChatService, Verdict
+from parley.service import ALLOW, ChatService, NotFound, Verdict
 from parley.threads import ThreadPlan, plan_threads
 
 if TYPE_CHECKING:
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from parley.moderation.guard import DomainGuard
     from parley.moderation.policy import Decision, Policy
     from parley.moderation.streaming import StreamingChecker
+    from parley.retrieval.bases import KnowledgeBases
     from parley.retrieval.documents import Passage
     from parley.retrieval.retriever import Retriever
     from parley.retrieval.settings import RetrievalSettings
@@ -27,21 +28,56 @@ log = logging.getLogger("parley")
 
 
 class KnowledgeRetrieval:
-    """The pipeline's retrieval step: top-k passages, then a numbered context block."""
+    """The pipeline's retrieval step: top-k passages, then a numbered context block.
 
-    def __init__(self, retriever: Retriever, settings: RetrievalSettings) -> None:
+    With `bases`, each request may name the knowledge base to search (the default one
+    otherwise); web results (when configured) are fused with whichever base is searched.
+    """
+
+    def __init__(
+        self,
+        retriever: Retriever | None,
+        settings: RetrievalSettings,
+        *,
+        bases: KnowledgeBases | None = None,
+        web: Retriever | None = None,
+    ) -> None:
         self.retriever = retriever
         self.settings = settings
+        self.bases = bases
+        self.web = web
+
+    def retriever_for(self, knowledge_base: str | None = None) -> Retriever:
+        """The retriever of `knowledge_base` (None: the default); NotFound for an unknown one."""
+        from parley.retrieval.bases import KnowledgeBaseNotFound
+        from parley.retrieval.retriever import FusedRetriever
+
+        if self.bases is None:
+            if knowledge_base not in (None, self.settings.index_name) or self.retriever is None:
+                raise NotFound(f"knowledge base {knowledge_base!r} not found")
+            return self.retriever
+        try:
+            index = self.bases.retriever(knowledge_base)
+        except KnowledgeBaseNotFound as exc:
+            raise NotFound(str(exc)) from None
+        if self.web is None:
+            return index
+        return FusedRetriever([index, self.web], self.settings.rrf_k)
 
     def retrieve(
-        self, query: str, count_tokens: Callable[[str], int], previous: str | None = None
+        self,
+        query: str,
+        count_tokens: Callable[[str], int],
+        previous: str | None = None,
+        knowledge_base: str | None = None,
     ) -> tuple[str | None, Sequence[Passage]]:
         from parley.retrieval.errors import RetrievalUnavailable
         from parley.retrieval.retriever import build_context, search_in_conversation
 
+        retriever = self.retriever_for(knowledge_base)
         try:
             passages = search_in_conversation(
-                self.retriever, query, previous, self.settings.top_k, self.settings.rrf_k
+                retriever, query, previous, self.settings.top_k, self.settings.rrf_k
             )
         except RetrievalUnavailable as exc:
             # A failing web search must not take the chat down: answer without context.
@@ -121,14 +157,33 @@ class PolicyModeration:
 def build_retrieval(
     settings: Settings, *, progress: bool = True, shared: Shared | None = None
 ) -> KnowledgeRetrieval | None:
-    """The retrieval step on the configured index (built on first use), or None when off."""
+    """The retrieval step over the data directory's knowledge bases (the default one built on
+    first use) and/or the web search API, or None when retrieval is off."""
+    from rich.console import Console
+
+    from parley.retrieval.bases import KnowledgeBases
+    from parley.retrieval.build import open_or_build
     from parley.retrieval.retriever import RETRIEVERS
 
-    if not settings.retrieval.enabled:
+    config = settings.retrieval
+    if not config.enabled:
         return None
     shared = shared or shared_for(settings, progress=progress)
-    retriever = RETRIEVERS.build(settings.retrieval.retriever, settings.retrieval, shared)
-    return KnowledgeRetrieval(retriever, settings.retrieval)
+    web = RETRIEVERS.build("web", config, shared) if config.retriever in ("web", "both") else None
+    if config.retriever == "web":
+        return KnowledgeRetrieval(web, config)
+    if config.search_threads is not None:
+        import faiss
+
+        # Multi-threaded Faiss spins on busy cores: 0.5 ms searches become 20 ms.
+        faiss.omp_set_num_threads(config.search_threads)
+    embedder = shared.embedders.get(config.embedder)
+    bases = KnowledgeBases(config, settings.data_dir, embedder)
+    built = open_or_build(
+        bases.folder(), config, embedder, progress=shared.progress, console=Console(stderr=True)
+    )
+    bases.adopt(bases.default, built.index)
+    return KnowledgeRetrieval(None, config, bases=bases, web=web)
 
 
 def shared_for(settings: Settings, *, progress: bool = True) -> Shared:

@@ -10,14 +10,27 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import ClassVar
+from typing import ClassVar, Protocol
 
 from parley.engines.base import ChatEngine, Turn
+from parley.engines.sources import ModelSource
 from parley.registry import Registry, Shared
 
 CONTEXT_INSTRUCTIONS = (
     "Answer using the numbered passages below when they are relevant, and cite them like [1]."
 )
+
+
+class TemplateRenderer(Protocol):
+    """What the chat-template format needs of a model: its template (a chat engine, or the
+    fine-tuning recipe's tokenizer)."""
+
+    source: ModelSource
+
+    @property
+    def chat_template(self) -> str | None: ...
+
+    def apply_chat_template(self, messages: Sequence[dict[str, str]]) -> str: ...
 
 
 class PromptTooLong(ValueError):
@@ -90,7 +103,7 @@ class ChatTemplateFormat(PromptFormat):
 
     name = "chat-template"
 
-    def __init__(self, engine: ChatEngine, system_prompt: str | None = None) -> None:
+    def __init__(self, engine: TemplateRenderer, system_prompt: str | None = None) -> None:
         if engine.chat_template is None:
             raise ValueError(
                 f"model {engine.source.spec!r} has no chat template; use format 'openchatkit'"
@@ -107,8 +120,19 @@ class ChatTemplateFormat(PromptFormat):
     def with_system_prompt(self, system_prompt: str) -> ChatTemplateFormat:
         return ChatTemplateFormat(self.engine, system_prompt)
 
+    @staticmethod
+    def resolve(name: str, engine: TemplateRenderer) -> str:
+        """The format `auto` stands for: the model's template when it has one."""
+        if name == "auto":
+            return ChatTemplateFormat.name if engine.chat_template else OpenChatKitFormat.name
+        return name
+
     def render(self, turns: Sequence[Turn], context: str | None = None) -> str:
         _check_ends_with_user(turns)
+        return self.engine.apply_chat_template(self.messages(turns, context))
+
+    def messages(self, turns: Sequence[Turn], context: str | None = None) -> list[dict[str, str]]:
+        """The template's input: the system message (prompt and context), then the turns."""
         system_parts = [self.system_prompt] if self.system_prompt else []
         if context:
             system_parts.append(f"{CONTEXT_INSTRUCTIONS}\n\n{context}")
@@ -116,7 +140,7 @@ class ChatTemplateFormat(PromptFormat):
             [{"role": "system", "content": "\n\n".join(system_parts)}] if system_parts else []
         )
         messages += [{"role": turn.role, "content": turn.text} for turn in turns]
-        return self.engine.apply_chat_template(messages)
+        return messages
 
 
 FORMATS: Registry[FormatSettings, PromptFormat] = Registry(
@@ -131,8 +155,7 @@ FORMATS: Registry[FormatSettings, PromptFormat] = Registry(
 
 def build_format(name: str, engine: ChatEngine, system_prompt: str | None = None) -> PromptFormat:
     """The format called `name`; `auto` is the model's template when it has one."""
-    if name == "auto":
-        name = ChatTemplateFormat.name if engine.chat_template else OpenChatKitFormat.name
+    name = ChatTemplateFormat.resolve(name, engine)
     return FORMATS.build(name, FormatSettings(system_prompt), Shared(engine=engine))
 
 

@@ -15,8 +15,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from parley.server.deps import ServerState, authenticate, state_of
 from parley.server.errors import STATUS_OF_KIND, error_response
+from parley.server.knowledge import is_upload
 from parley.server.limits import Overloaded
-from parley.server.routes import openai_routes, sagemaker, sessions, system, ui
+from parley.server.routes import knowledge, openai_routes, sagemaker, sessions, system, ui
 from parley.server.settings import ServerSettings
 from parley.server.streaming import StreamingReply, complete, open_stream, record_reply
 from parley.service import ChatService, ServiceError
@@ -56,7 +57,8 @@ class LimitsAndMetrics:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        limit = self.state.settings.max_body_bytes
+        settings = self.state.settings
+        limit = settings.max_upload_bytes if is_upload(scope) else settings.max_body_bytes
         status = 500
         message = f"request body larger than {limit} bytes"
         length = dict(scope["headers"]).get(b"content-length", b"0")
@@ -102,6 +104,7 @@ def create_app(service: ChatService, settings: ServerSettings | None = None) -> 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
+        state.knowledge.close()
         service.close()
 
     app = FastAPI(title="Parley", version="0.1.0", lifespan=lifespan)
@@ -111,7 +114,14 @@ def create_app(service: ChatService, settings: ServerSettings | None = None) -> 
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> Response:
-        kinds = {401: "unauthorized", 404: "not_found", 405: "method_not_allowed"}
+        kinds = {
+            401: "unauthorized",
+            403: "permission_denied",
+            404: "not_found",
+            405: "method_not_allowed",
+            413: "request_too_large",
+            415: "unsupported_media_type",
+        }
         return error_response(
             exc.status_code,
             str(exc.detail),
@@ -144,7 +154,7 @@ def create_app(service: ChatService, settings: ServerSettings | None = None) -> 
         log.exception("unhandled error")
         return error_response(500, f"internal error: {type(exc).__name__}", "internal_error")
 
-    for module in (system, sagemaker, openai_routes, sessions, ui):
+    for module in (system, sagemaker, openai_routes, sessions, knowledge, ui):
         app.include_router(module.router)
     if settings.engine_api:
         from parley.server.routes import completions

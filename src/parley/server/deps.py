@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import HTTPException, Request
 
 from parley.server.auth import KeyRing
+from parley.server.knowledge import ServerKnowledge
 from parley.server.limits import GenerationGate, RateLimiter
 from parley.server.metrics import Metrics
 from parley.server.settings import ServerSettings
@@ -22,6 +23,7 @@ class ServerState:
         self.gate = GenerationGate(settings.max_active_generations, settings.max_queued_generations)
         self.metrics = Metrics()
         self.ready = True
+        self.knowledge = ServerKnowledge.for_service(service, settings)
 
 
 def state_of(request: Request) -> ServerState:

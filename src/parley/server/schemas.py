@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+KB_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+"""A knowledge base name (a folder name under `<data_dir>/indexes/`)."""
 
 # -- SageMaker container contract ---------------------------------------------------------------
 
@@ -22,6 +25,8 @@ class InvocationRequest(BaseModel):
     """Continue this conversation; a new one is started when absent or unknown."""
     no_retrieval: bool = False
     """Answer without the knowledge base."""
+    knowledge_base: str | None = Field(default=None, pattern=KB_PATTERN)
+    """Parley: search this knowledge base instead of the default one."""
 
 
 class InvocationResponse(BaseModel):
@@ -92,6 +97,8 @@ class ChatCompletionRequest(BaseModel):
     """Parley: keep the history on the server under this session (see POST /v1/sessions)."""
     retrieval: bool | None = None
     """Parley: use the knowledge base (default: on when configured)."""
+    knowledge_base: str | None = Field(default=None, pattern=KB_PATTERN)
+    """Parley: search this knowledge base instead of the default one."""
 
     @field_validator("n")
     @classmethod
@@ -114,3 +121,20 @@ class SessionRename(BaseModel):
     model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
 
     title: str = Field(min_length=1, max_length=200)
+
+
+class FeedbackBody(BaseModel):
+    """A rating of an assistant turn: thumbs up (`good`), down (`bad`), or null to remove it."""
+
+    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+
+    rating: Literal["good", "bad"] | None
+    """`good` (thumbs up), `bad` (thumbs down), or null to remove the rating."""
+    comment: str | None = Field(default=None, max_length=2000)
+    """Optional words on what was good or wrong."""
+
+    @model_validator(mode="after")
+    def _comment_needs_rating(self) -> FeedbackBody:
+        if self.rating is None and self.comment:
+            raise ValueError("a comment goes with a rating (good or bad)")
+        return self

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Request
 from parley.engines.base import Turn
 from parley.server.deps import authenticate, state_of
 from parley.server.errors import STATUS_OF_KIND
+from parley.server.knowledge import chosen_base
 from parley.server.schemas import ChatCompletionRequest
 from parley.server.streaming import StreamingReply, complete, open_stream
 from parley.service import (
@@ -94,6 +95,7 @@ def to_chat_request(
         owner=owner,
         retrieval=True if body.retrieval is None else body.retrieval,
         system_prompt="\n\n".join(system) if system else None,
+        knowledge_base=chosen_base(request, owner, body.knowledge_base, body.retrieval),
     )
 
 

@@ -9,6 +9,7 @@ from typing import Any, assert_never
 from fastapi import APIRouter, Depends, Request
 
 from parley.server.deps import authenticate, state_of
+from parley.server.knowledge import chosen_base
 from parley.server.schemas import InvocationRequest, InvocationResponse
 from parley.server.streaming import StreamingReply, complete, open_stream
 from parley.service import (
@@ -42,6 +43,7 @@ async def invocations(
         params=params,
         retrieval=not body.no_retrieval,
         create_missing_session=True,
+        knowledge_base=chosen_base(request, owner, body.knowledge_base, not body.no_retrieval),
     )
     if "application/jsonlines" not in request.headers.get("accept", ""):
         reply = await complete(state, chat)

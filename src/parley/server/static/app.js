@@ -98,6 +98,8 @@
     alert: 'M12 4l9 16H3zM12 10v4M12 17v.5',
     stop: 'M7 7h10v10H7z',
     link: 'M14 4h6v6M20 4l-9 9M18 14v5a1 1 0 0 1-1 1H5a1 1 0 0 1-1-1V7a1 1 0 0 1 1-1h5',
+    good: 'M7 11v9H4v-9zM7 11l4-7a2 2 0 0 1 3 2l-1 4h6a2 2 0 0 1 2 2l-2 6a2 2 0 0 1-2 2H7',
+    bad: 'M17 13V4h3v9zM17 13l-4 7a2 2 0 0 1-3-2l1-4H5a2 2 0 0 1-2-2l2-6a2 2 0 0 1 2-2h10',
   };
 
   function icon(name) {
@@ -314,10 +316,74 @@
         if (await copyText(this.text)) flashCopied(copy);
         else showToast('Could not copy: select the text instead', 'error');
       });
-      this.footer.append(copy, this.status);
+      this.rating = this.ratingButtons();
+      this.footer.append(copy, this.rating, this.status);
       this.footer.hidden = true;
       this.body.append(this.notices, this.typing, this.content, this.sourcesNode, this.footer);
       this.node.append(avatar, this.body);
+    }
+
+    /** Thumbs up/down (and a comment) for this reply; shown once its stored turn is known. */
+    ratingButtons() {
+      const box = el('span', 'rating');
+      box.hidden = true;
+      this.rateButtons = {};
+      for (const [rating, label] of [['good', 'Good answer'], ['bad', 'Bad answer']]) {
+        const button = el('button', `icon-button small rate rate-${rating}`);
+        button.type = 'button';
+        button.setAttribute('aria-label', label);
+        button.setAttribute('aria-pressed', 'false');
+        button.title = label;
+        button.append(icon(rating));
+        button.addEventListener('click', () => this.rate(this.feedback === rating ? null : rating));
+        this.rateButtons[rating] = button;
+        box.append(button);
+      }
+      this.comment = el('input', 'rate-comment');
+      this.comment.type = 'text';
+      this.comment.maxLength = 2000;
+      this.comment.placeholder = 'Why? (optional, Enter sends)';
+      this.comment.setAttribute('aria-label', 'Comment on this answer');
+      this.comment.hidden = true;
+      this.comment.addEventListener('keydown', (event) => {
+        if (event.key !== 'Enter') return;
+        event.preventDefault();
+        this.rate(this.feedback, this.comment.value.trim() || null);
+      });
+      box.append(this.comment);
+      return box;
+    }
+
+    /** Ties the reply to turn `index` of session `sessionId`, with its stored rating. */
+    setTurn(sessionId, index, feedback) {
+      this.sessionId = sessionId;
+      this.turn = index;
+      this.showFeedback(feedback && feedback.rating ? feedback.rating : null);
+      this.rating.hidden = false;
+    }
+
+    showFeedback(rating) {
+      this.feedback = rating;
+      for (const [name, button] of Object.entries(this.rateButtons)) {
+        button.setAttribute('aria-pressed', String(name === rating));
+      }
+      this.comment.hidden = !rating;
+    }
+
+    async rate(rating, comment) {
+      try {
+        const path = `/v1/sessions/${encodeURIComponent(this.sessionId)}/turns/${this.turn}/feedback`;
+        await api(path, { method: 'POST', body: { rating, comment: comment || null } });
+        this.showFeedback(rating);
+        if (comment) {
+          this.comment.hidden = true;
+          showToast('Thanks for the feedback');
+        } else if (rating) {
+          this.comment.value = '';
+        }
+      } catch (error) {
+        showToast(`Could not save the rating: ${error.message}`, 'error');
+      }
     }
 
     set streaming(on) {
@@ -548,6 +614,8 @@
       top_k: s.top_k,
       max_tokens: s.max_tokens,
       retrieval: s.retrieval,
+      // The base picked in the knowledge-base picker (knowledge.js); absent: the default.
+      knowledge_base: window.ParleyKnowledge ? window.ParleyKnowledge.selected() : undefined,
     };
   }
 
@@ -584,6 +652,7 @@
       });
       finished = await readStream(response, reply);
       if (!finished) reply.error('The connection closed before the answer was complete.');
+      else linkStoredTurn(reply, state.sessionId);
     } catch (error) {
       if (error.name === 'AbortError') {
         reply.finish('cancelled');
@@ -660,6 +729,22 @@
 
   function stop() {
     if (state.controller) state.controller.abort();
+  }
+
+  /** The reply just streamed is the session's last assistant turn: rate that one. */
+  async function linkStoredTurn(reply, sessionId) {
+    try {
+      const session = await api(`/v1/sessions/${encodeURIComponent(sessionId)}`);
+      const turns = (session && session.turns) || [];
+      for (let index = turns.length - 1; index >= 0; index -= 1) {
+        if (turns[index].role === 'assistant') {
+          reply.setTurn(sessionId, index, turns[index].feedback);
+          return;
+        }
+      }
+    } catch (_) {
+      // Rating is optional: without the stored turn the buttons just stay hidden.
+    }
   }
 
   // -- sessions ---------------------------------------------------------------------------------
@@ -843,7 +928,7 @@
   function renderTurns(turns) {
     thread.replaceChildren();
     let lastInput = null;
-    for (const turn of turns) {
+    for (const [index, turn] of turns.entries()) {
       if (turn.role === 'user') {
         lastInput = turn.labels || null;
         thread.append(userMessage(String(turn.text || '')));
@@ -860,6 +945,7 @@
       reply.render();
       reply.streaming = false;
       reply.finish(labels.finish_reason);
+      reply.setTurn(state.sessionId, index, turn.feedback);
       thread.append(reply.node);
       lastInput = null;
     }
