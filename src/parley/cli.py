@@ -126,7 +126,9 @@ def chat(
     model: Annotated[
         str | None, typer.Option(help="Model: embedded name, HF id, folder or .gguf file.")
     ] = None,
-    engine: Annotated[str | None, typer.Option(help="auto, transformers or llama.cpp.")] = None,
+    engine: Annotated[
+        str | None, typer.Option(help="auto, llama.cpp, llama-server, transformers or openai.")
+    ] = None,
     prompt_format: Annotated[
         str | None, typer.Option("--format", help="auto, openchatkit or chat-template.")
     ] = None,
@@ -258,7 +260,9 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Address to bind (default 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default 8080).")] = None,
     model: Annotated[str | None, typer.Option(help="Chat model source.")] = None,
-    engine: Annotated[str | None, typer.Option(help="auto, transformers or llama.cpp.")] = None,
+    engine: Annotated[
+        str | None, typer.Option(help="auto, llama-server, llama.cpp, transformers or openai.")
+    ] = None,
     kb: Annotated[
         str | None,
         typer.Option("--kb", help="Default knowledge base (every base in the data dir is served)."),
@@ -291,7 +295,7 @@ def serve(
     from parley.wiring import build_service
 
     try:
-        service = build_service(settings)
+        service = build_service(settings, concurrent=True)
     except (OSError, ValueError, RuntimeError) as exc:
         fail(str(exc))
     if not server.api_keys:

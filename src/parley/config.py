@@ -56,6 +56,11 @@ class Settings(BaseSettings):
 
     data_dir: Path = Path("~/.local/share/parley")
     """Where indexes, trained heads and session databases live."""
+    threads: int | None = Field(default=None, ge=1, le=1024)
+    """Thread budget: CPU threads Parley's chat engine, embedder and moderator use together
+    (unset: the cores this process may run on). On up to 4 cores torch (embedder, moderation
+    classifier) gets 1 and the engine the rest, so their spinning threads never fight over
+    cores; `model.threads` overrides the engine's share."""
     model: ModelSettings = Field(default_factory=ModelSettings)
     """The chat model."""
     generation: GenerationParams = Field(default_factory=GenerationParams)

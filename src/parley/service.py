@@ -16,7 +16,7 @@ from typing import Any, Literal, Protocol
 
 from pydantic import ValidationError
 
-from parley.engines.base import ChatEngine, EngineError, Turn
+from parley.engines.base import ChatEngine, EngineError, Turn, UnsupportedRequest
 from parley.engines.formats import FittedPrompt, PromptFormat, PromptTooLong, fit_prompt
 from parley.engines.generation import Generation
 from parley.engines.params import GenerationParams, describe_params_error
@@ -160,6 +160,8 @@ class ChatReply:
     retrieval_seconds: float | None = None
     prompt: str = ""
     """The prompt sent to the model (empty when none was): for debugging, never sent to clients."""
+    logprobs: list[dict[str, Any]] | None = None
+    """The generated tokens' log-probabilities, when the request asked for them."""
 
 
 @dataclass(frozen=True)
@@ -237,6 +239,7 @@ class ChatService:
 
         moderate input -> conversation -> retrieve -> check topic -> refuse | prompt ->
         generate with output check -> persist -> reply."""
+        self._check_engine_can(request)
         verdict_in = self._moderate_input(request)
         session = self._open_session(request)
         history = self._history(request, session)
@@ -266,6 +269,13 @@ class ChatService:
         raise Unavailable("the pipeline ended without a reply")
 
     # -- steps ---------------------------------------------------------------------------------
+
+    def _check_engine_can(self, request: ChatRequest) -> None:
+        """What the engine cannot do (JSON mode, logprobs) is refused, never ignored."""
+        try:
+            self.engine.check_params(request.params)
+        except UnsupportedRequest as exc:
+            raise ServiceError(str(exc)) from None
 
     def _moderate_input(self, request: ChatRequest) -> Verdict:
         """A blocked message never reaches the model (nor the retriever)."""
@@ -380,6 +390,8 @@ class ChatService:
     ) -> None:
         """The reply as it ended: withdrawn, with the caution note, or as generated."""
         reply.completion_tokens = generation.completion_tokens
+        if generation.params.logprobs is not None:
+            reply.logprobs = generation.logprobs
         reply.finish_reason = generation.finish_reason or "cancelled"
         reply.text = "".join(shown).strip()
         verdict_in = reply.moderation.input

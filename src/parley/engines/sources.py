@@ -20,6 +20,8 @@ class SourceKind(StrEnum):
     GGUF = "gguf"
     FOLDER = "folder"
     HUB = "hub"
+    REMOTE = "remote"
+    """A model another server runs (the `openai` engine); no local files."""
 
 
 class ModelSourceError(ValueError):

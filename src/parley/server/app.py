@@ -164,4 +164,8 @@ def create_app(service: ChatService, settings: ServerSettings | None = None) -> 
 
     for module in (system, sagemaker, openai_routes, sessions, knowledge, ui):
         app.include_router(module.router)
+    if settings.engine_api:
+        from parley.server.routes import completions
+
+        app.include_router(completions.router)
     return app

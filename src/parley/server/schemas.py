@@ -90,6 +90,19 @@ class StreamOptions(BaseModel):
     """Send a last chunk with `choices: []` and the token usage."""
 
 
+class JsonSchemaFormat(BaseModel):
+    name: str | None = None
+    schema_: dict[str, Any] = Field(alias="schema")
+    strict: bool | None = None
+
+
+class ResponseFormat(BaseModel):
+    """OpenAI's `response_format`: plain text, any JSON object, or JSON matching a schema."""
+
+    type: Literal["text", "json_object", "json_schema"]
+    json_schema: JsonSchemaFormat | None = None
+
+
 class ChatCompletionRequest(BaseModel):
     """OpenAI's `/v1/chat/completions` body plus Parley's fields."""
 
@@ -108,6 +121,14 @@ class ChatCompletionRequest(BaseModel):
     top_k: int | None = None
     repetition_penalty: float | None = None
     n: int = 1
+    response_format: ResponseFormat | None = None
+    """JSON mode, where the engine can constrain its output (400 where it cannot)."""
+    tools: list[dict[str, Any]] | None = None
+    """Tool definitions: refused with 400 (Parley's pipeline does not call tools)."""
+    tool_choice: str | dict[str, Any] | None = None
+    logprobs: bool | None = None
+    """Return the tokens' log-probabilities (stream=false; where the engine can)."""
+    top_logprobs: int | None = Field(default=None, ge=0, le=20)
     session_id: str | None = None
     """Parley: keep the history on the server under this session (see POST /v1/sessions)."""
     retrieval: bool | None = None

@@ -48,6 +48,10 @@ class ServerSettings(BaseModel):
     """Requests per minute per API key (or per client address when open); 0 turns it off."""
     ui: bool = True
     """Serve the web chat page at `/`."""
+    engine_api: bool = False
+    """Also serve the bare engine (`/v1/completions`, `/tokenize`, `/apply-template`), for
+    other Parleys whose `openai` engine points here. It skips moderation, retrieval and
+    sessions: turn it on only where those clients are trusted."""
     knowledge_base_access: dict[str, KnowledgeBaseAccess] = Field(default_factory=dict)
     """Per API key hash (`sha256:...`, as in `api_keys`) or `*` (every other key): the
     knowledge bases it may read and write. A key with no entry (and no `*`) reads every base

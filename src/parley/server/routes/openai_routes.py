@@ -17,12 +17,13 @@ from typing import Any, Literal, assert_never
 from fastapi import APIRouter, Depends, Request
 from openai.types import CompletionUsage, Model
 from openai.types.chat import ChatCompletion, ChatCompletionChunk, ChatCompletionMessage
-from openai.types.chat.chat_completion import Choice
+from openai.types.chat.chat_completion import Choice, ChoiceLogprobs
 from openai.types.chat.chat_completion_chunk import Choice as ChunkChoice
 from openai.types.chat.chat_completion_chunk import ChoiceDelta
 
 from parley.engines.base import Turn
 from parley.server.deps import authenticate, state_of
+from parley.server.errors import STATUS_OF_KIND
 from parley.server.knowledge import chosen_base
 from parley.server.schemas import ChatCompletionRequest, ChatMessage
 from parley.server.streaming import StreamingReply, complete, open_stream
@@ -153,7 +154,7 @@ def to_chat_request(
         if value is not None and value > cap:
             raise InvalidField(f"{name}={value} is above this server's cap of {cap}", name)
     stop = [body.stop] if isinstance(body.stop, str) else body.stop
-    values = {
+    values: dict[str, Any] = {
         "temperature": body.temperature,
         "top_p": body.top_p,
         "top_k": body.top_k,
@@ -161,6 +162,7 @@ def to_chat_request(
         "repetition_penalty": body.repetition_penalty,
         "seed": body.seed,
         "stop": stop,
+        **output_options(body),
     }
     params = state.service.params_from({k: v for k, v in values.items() if v is not None}, cap)
     return ChatRequest(
@@ -180,6 +182,32 @@ def sse(data: ChatCompletionChunk | dict[str, Any], event: str | None = None) ->
     payload = data if isinstance(data, dict) else data.model_dump(mode="json", exclude_unset=True)
     head = f"event: {event}\n" if event else ""
     return f"{head}data: {json.dumps(payload)}\n\n".encode()
+
+
+def output_options(body: ChatCompletionRequest) -> dict[str, Any]:
+    """JSON mode and logprobs as generation parameters; tools refused (never ignored)."""
+    if body.tools and body.tool_choice != "none":
+        raise ServiceError(
+            "tools: Parley's pipeline does not call tools (its replies are moderated text); "
+            "send the request without tools, or with tool_choice 'none'"
+        )
+    if body.tool_choice not in (None, "none", "auto"):
+        raise ServiceError("tool_choice: no tools can be called on this server")
+    options: dict[str, Any] = {}
+    fmt = body.response_format
+    if fmt is not None and fmt.type == "json_object":
+        options["json_schema"] = {}
+    elif fmt is not None and fmt.type == "json_schema":
+        if fmt.json_schema is None:
+            raise ServiceError("response_format.json_schema is required for type json_schema")
+        options["json_schema"] = fmt.json_schema.schema_
+    if body.logprobs:
+        if body.stream:
+            raise ServiceError("logprobs are returned with stream=false only")
+        options["logprobs"] = body.top_logprobs or 0
+    elif body.top_logprobs is not None:
+        raise ServiceError("top_logprobs needs logprobs=true")
+    return options
 
 
 @router.post("/chat/completions")
@@ -204,6 +232,9 @@ async def chat_completions(
                     index=0,
                     message=ChatCompletionMessage(role="assistant", content=reply.text),
                     finish_reason=finish_reason(reply),
+                    logprobs=None
+                    if reply.logprobs is None
+                    else ChoiceLogprobs.model_validate({"content": reply.logprobs}),
                 )
             ],
             usage=usage_of(reply),
@@ -237,41 +268,46 @@ async def chat_completions(
         )
         shown = False
         refusal: str | None = None
-        async for event in events:
-            match event:
-                case Started():
-                    pass  # already sent: `open_stream` returned it
-                case Delta(text=text):
-                    shown = shown or bool(text.strip())
-                    yield sse(chunk(ChoiceDelta(content=text)))
-                case Replaced(text=text):
-                    # Output moderation withdrew the reply: standard clients get the refusal
-                    # with finish_reason content_filter; the page (parley_events) replaces
-                    # what it shows.
-                    refusal = text
-                    if body.parley_events:
-                        yield sse({"replace": text}, event="parley")
-                case Finished(reply=reply):
-                    if refusal is not None:
-                        text = f"\n\n{refusal}" if shown else refusal
-                        yield sse(chunk(ChoiceDelta(content=text), "content_filter"))
-                    else:
-                        yield sse(chunk(ChoiceDelta(), finish_reason(reply)))
-                    if body.parley_events:
-                        yield sse(parley_fields(reply), event="parley")
-                    if include_usage:
-                        yield sse(
-                            ChatCompletionChunk(
-                                id=completion_id,
-                                object="chat.completion.chunk",
-                                created=created,
-                                model=model,
-                                choices=[],
-                                usage=usage_of(reply),
+        try:
+            async for event in events:
+                match event:
+                    case Started():
+                        pass  # already sent: `open_stream` returned it
+                    case Delta(text=text):
+                        shown = shown or bool(text.strip())
+                        yield sse(chunk(ChoiceDelta(content=text)))
+                    case Replaced(text=text):
+                        # Output moderation withdrew the reply: standard clients get the refusal
+                        # with finish_reason content_filter; the page (parley_events) replaces
+                        # what it shows.
+                        refusal = text
+                        if body.parley_events:
+                            yield sse({"replace": text}, event="parley")
+                    case Finished(reply=reply):
+                        if refusal is not None:
+                            text = f"\n\n{refusal}" if shown else refusal
+                            yield sse(chunk(ChoiceDelta(content=text), "content_filter"))
+                        else:
+                            yield sse(chunk(ChoiceDelta(), finish_reason(reply)))
+                        if body.parley_events:
+                            yield sse(parley_fields(reply), event="parley")
+                        if include_usage:
+                            yield sse(
+                                ChatCompletionChunk(
+                                    id=completion_id,
+                                    object="chat.completion.chunk",
+                                    created=created,
+                                    model=model,
+                                    choices=[],
+                                    usage=usage_of(reply),
+                                )
                             )
-                        )
-                case _:
-                    assert_never(event)
+                    case _:
+                        assert_never(event)
+        except ServiceError as exc:
+            # The status line is sent already: the error goes as an event, as OpenAI does.
+            error = {"message": str(exc), "type": exc.kind, "code": STATUS_OF_KIND[exc.kind]}
+            yield f"data: {json.dumps({'error': error})}\n\n".encode()
         yield b"data: [DONE]\n\n"
 
     return StreamingReply(
@@ -282,7 +318,16 @@ async def chat_completions(
 
 
 def model_card(service: ChatService) -> Model:
-    return Model(id=service.model_name, object="model", created=0, owned_by="parley")
+    # max_model_len as vLLM reports it, so another Parley's `openai` engine reads the window.
+    return Model.model_validate(
+        {
+            "id": service.model_name,
+            "object": "model",
+            "created": 0,
+            "owned_by": "parley",
+            "max_model_len": service.engine.context_window,
+        }
+    )
 
 
 @router.get("/models")

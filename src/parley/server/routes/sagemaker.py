@@ -11,7 +11,7 @@ from parley.server.deps import authenticate, state_of
 from parley.server.knowledge import chosen_base
 from parley.server.schemas import InvocationRequest, InvocationResponse
 from parley.server.streaming import StreamingReply, complete, open_stream
-from parley.service import ChatEvent, ChatRequest
+from parley.service import ChatEvent, ChatRequest, ServiceError
 
 router = APIRouter(tags=["sagemaker"])
 
@@ -22,11 +22,14 @@ async def invocations(
 ):
     """Answer `inputs`; `Accept: application/jsonlines` streams `{"outputs": ["piece"]}` lines."""
     state = state_of(request)
+    params = state.service.params_from(body.parameters, state.settings.max_new_tokens_cap)
+    if params.logprobs is not None:  # the seed's response has no place for them
+        raise ServiceError("parameters.logprobs: ask /v1/chat/completions for log-probabilities")
     chat = ChatRequest(
         message=body.inputs,
         session_id=body.session_id,
         owner=owner,
-        params=state.service.params_from(body.parameters, state.settings.max_new_tokens_cap),
+        params=params,
         retrieval=not body.no_retrieval,
         create_missing_session=True,
         knowledge_base=chosen_base(request, owner, body.knowledge_base, not body.no_retrieval),
