@@ -2,7 +2,10 @@
 
 - embedding docs/s of Parley's Embedder vs sentence-transformers on the same texts, same run
   (and the cosine agreement of their vectors);
-- build time of the default knowledge base (Wikipedia summaries);
+- ingestion throughput (chunks/s and docs/s) of `build_index` on one thread and on every
+  core, the same documents in the same run;
+- build time of the default knowledge base (Wikipedia summaries), as `parley index build`
+  and the set-up run it (every core);
 - query latency p50/p99 (embedding + search) on the default knowledge base;
 - flat vs IVF vs HNSW on N synthetic 384-d vectors: build time, latency, recall@10 vs flat.
 
@@ -20,6 +23,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import faiss
 import numpy as np
@@ -69,8 +73,7 @@ def bench_default_kb(data_dir: Path, threads: int, queries: int) -> dict[str, ob
     from parley.retrieval.retriever import IndexRetriever, search_in_conversation
     from parley.retrieval.settings import RetrievalSettings
 
-    settings = RetrievalSettings()
-    torch.set_num_threads(threads)
+    settings = RetrievalSettings(ingest_threads=threads)
     embedder = Embedder()
     folder = settings.index_path(data_dir)
     started = time.perf_counter()
@@ -118,6 +121,54 @@ def bench_default_kb(data_dir: Path, threads: int, queries: int) -> dict[str, ob
         report = evaluate(retriever, followups, history=history, rrf_k=settings.rrf_k)
         out[f"followups_{'with' if history else 'without'}_history"] = report.metrics
     return out
+
+
+def bench_ingestion(n_docs: int, repeats: int) -> dict[str, object]:
+    """chunks/s of a real build (read, chunk, embed, index, save) on 1 thread vs all cores."""
+    from parley.retrieval.build import build_index, ingest_threads
+    from parley.retrieval.embedder import Embedder
+    from parley.retrieval.settings import RetrievalSettings
+
+    docs = list(load_source_cached())[:n_docs]
+    embedder = Embedder()
+    cores = ingest_threads(RetrievalSettings())
+    out: dict[str, object] = {"documents": len(docs), "cores": cores}
+    with tempfile.TemporaryDirectory() as tmp:
+        source = Path(tmp) / "docs.jsonl"
+        source.write_text(
+            "".join(json.dumps({"title": d.title, "text": d.text}) + "\n" for d in docs)
+        )
+        runs: dict[int, list[float]] = {1: [], cores: []}
+        chunks = 0
+        for _ in range(repeats):
+            for threads in runs:  # alternate, so load from others hits both alike
+                settings = RetrievalSettings(ingest_threads=threads, hybrid=True)
+                started = time.perf_counter()
+                manifest = build_index(
+                    Path(tmp) / f"kb-{threads}", [str(source)], settings, embedder, progress=False
+                )
+                runs[threads].append(time.perf_counter() - started)
+                chunks = manifest.chunks
+                print(f"ingestion: {threads} thread(s) {runs[threads][-1]:.1f}s", file=sys.stderr)
+        out["chunks"] = chunks
+        for threads, seconds in runs.items():
+            ordered = sorted(seconds)
+            median = ordered[len(ordered) // 2]
+            out[f"threads_{threads}"] = {
+                "seconds_median": round(median, 2),
+                "seconds_spread": [round(ordered[0], 2), round(ordered[-1], 2)],
+                "chunks_per_s": round(chunks / median, 1),
+                "docs_per_s": round(len(docs) / median, 1),
+            }
+    return out
+
+
+def load_source_cached() -> list[Any]:
+    from parley.retrieval.sources import load_source
+
+    if not hasattr(load_source_cached, "docs"):
+        load_source_cached.docs = list(load_source("wikipedia-vital-summaries"))  # type: ignore[attr-defined]
+    return load_source_cached.docs  # type: ignore[attr-defined, no-any-return]
 
 
 def synthetic_vectors(n: int, dim: int, seed: int = 0) -> np.ndarray:
@@ -184,11 +235,12 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=200, help="timed KB queries")
     parser.add_argument("--threads", type=int, default=os.cpu_count() or 1, help="torch threads")
     parser.add_argument("--skip-build", action="store_true", help="skip the default KB part")
+    parser.add_argument("--ingest-docs", type=int, default=1000, help="docs per ingestion run")
+    parser.add_argument("--ingest-repeats", type=int, default=3, help="ingestion runs each")
+    parser.add_argument("--only", choices=["ingestion", "default_kb"], help="run one part only")
     args = parser.parse_args()
 
-    from parley.retrieval.sources import load_source
-
-    docs = list(load_source("wikipedia-vital-summaries"))
+    docs = load_source_cached()
     step = max(1, len(docs) // args.embed_docs)
     texts = [f"{d.title}\n{d.text}" for d in docs[::step][: args.embed_docs]]
     result: dict[str, object] = {
@@ -199,9 +251,17 @@ def main() -> None:
             "torch": torch.__version__,
             "faiss": faiss.__version__,
         },
-        "embedding": bench_embedding(texts, args.threads),
     }
-    print(json.dumps(result["embedding"]), file=sys.stderr)
+    if args.only is None:
+        result["embedding"] = bench_embedding(texts, args.threads)
+        print(json.dumps(result["embedding"]), file=sys.stderr)
+    if args.only in (None, "ingestion") and args.ingest_docs:
+        result["ingestion"] = bench_ingestion(args.ingest_docs, args.ingest_repeats)
+        print(json.dumps(result["ingestion"]), file=sys.stderr)
+    if args.only == "ingestion":
+        args.skip_build, args.synthetic = True, 0
+    if args.only == "default_kb":
+        args.synthetic = 0
     if not args.skip_build:
         with tempfile.TemporaryDirectory() as tmp:
             result["default_kb"] = bench_default_kb(Path(tmp), args.threads, args.queries)

@@ -11,29 +11,34 @@ from typing import Annotated, Any
 
 import typer
 
-from parley.cli_common import console, err_console, fail, settings_from
+from parley.cli_common import command_group, console, err_console, fail, settings_from
 from parley.config import ConfigError, Settings, load_settings
 
-app = typer.Typer(
-    help="Parley: self-hosted chatbots with retrieval, moderation and sessions.",
-    no_args_is_help=True,
+app = command_group(
+    "Parley: self-hosted chatbots with retrieval, moderation and sessions.",
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-config_app = typer.Typer(help="Inspect the configuration.", no_args_is_help=True)
+config_app = command_group("Inspect the configuration.")
 app.add_typer(config_app, name="config")
-eval_app = typer.Typer(help="Measure quality on labelled data.", no_args_is_help=True)
+eval_app = command_group("Measure quality on labelled data.")
 app.add_typer(eval_app, name="eval")
 
 
 def _mount_components() -> None:
     # Each component brings its own commands, through the same Typer interface.
+    from parley.deploy.cli import deploy_app
     from parley.evaluation.cli import eval_answers
+    from parley.finetune.cli import finetune_app
     from parley.moderation.cli import moderate, moderation_app
     from parley.retrieval.cli import eval_retrieval, index_app
+    from parley.sessions.cli import sessions_app
 
     app.add_typer(index_app, name="index")
+    app.add_typer(finetune_app, name="finetune")
+    app.add_typer(sessions_app, name="sessions")
     app.add_typer(moderation_app, name="moderation")
+    app.add_typer(deploy_app, name="deploy")
     app.command("moderate")(moderate)
     eval_app.command("retrieval")(eval_retrieval)
     eval_app.command("answers")(eval_answers)
@@ -123,7 +128,9 @@ def chat(
     model: Annotated[
         str | None, typer.Option(help="Model: embedded name, HF id, folder or .gguf file.")
     ] = None,
-    engine: Annotated[str | None, typer.Option(help="auto, transformers or llama.cpp.")] = None,
+    engine: Annotated[
+        str | None, typer.Option(help="auto, llama.cpp, llama-server, transformers or openai.")
+    ] = None,
     prompt_format: Annotated[
         str | None, typer.Option("--format", help="auto, openchatkit or chat-template.")
     ] = None,
@@ -160,6 +167,10 @@ def chat(
         float | None, typer.Option("--cpu-memory", "-r", help="CPU memory cap in GiB for offload.")
     ] = None,
     load_in: Annotated[str | None, typer.Option(help="8bit or 4bit (needs a GPU).")] = None,
+    kb: Annotated[
+        str | None,
+        typer.Option("--kb", help="Knowledge base to search (see `parley index list`)."),
+    ] = None,
 ) -> None:
     """Chat with the model in the terminal (the embedded default with no flags)."""
     overrides: dict[str, Any] = {
@@ -174,7 +185,7 @@ def chat(
             "cpu_memory": f"{cpu_memory}GiB" if cpu_memory is not None else None,
             "load_in": load_in,
         },
-        "retrieval": {"enabled": retrieval},
+        "retrieval": {"enabled": retrieval, "index_name": kb},
         "moderation": {"moderator": "none" if moderation is False else None},
         "generation": {
             "max_new_tokens": max_tokens,
@@ -190,6 +201,8 @@ def chat(
         settings = load_settings(ctx.obj.get("config_file"), overrides)
     except ConfigError as exc:
         fail(str(exc))
+    if kb is not None:
+        _require_base(settings, kb)
     if message == "-":
         message = sys.stdin.read()
     if message is not None and not message.strip():
@@ -197,8 +210,26 @@ def chat(
     _run_chat(settings, message, stream)
 
 
+def _require_base(settings: Settings, name: str) -> None:
+    """Fails clearly for `--kb NAME` when there is no such base (instead of building one)."""
+    from parley.retrieval.bases import KnowledgeBases
+    from parley.retrieval.errors import RetrievalError
+
+    try:
+        bases = KnowledgeBases(settings.retrieval, settings.data_dir)
+        exists = bases.exists(name)
+    except RetrievalError as exc:
+        fail(str(exc))
+    if not exists:
+        known = ", ".join(bases.names()) or "none yet"
+        fail(
+            f"no knowledge base {name!r} in {bases.root} (there are: {known}); build it with "
+            f"`parley index build {name} FILES...`"
+        )
+
+
 def _run_chat(settings: Settings, message: str | None, stream: bool) -> None:
-    from parley.chat.terminal import TerminalChat
+    from parley.chat.terminal import TerminalChat, line_reader
     from parley.embedded import EmbeddedAssetMissing
     from parley.engines.base import EngineError
     from parley.engines.sources import ModelSourceError
@@ -213,7 +244,8 @@ def _run_chat(settings: Settings, message: str | None, stream: bool) -> None:
         fail(str(exc))
     except (OSError, ValueError, RuntimeError) as exc:
         fail(f"could not start the chat: {exc}")
-    terminal = TerminalChat(service, stream=stream)
+    read_line = input if message is not None else line_reader(settings.data_dir / "chat_history")
+    terminal = TerminalChat(service, stream=stream, read_line=read_line)
     try:
         if message is not None:
             terminal.console = err_console  # stdout carries only the answer
@@ -230,17 +262,27 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Address to bind (default 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default 8080).")] = None,
     model: Annotated[str | None, typer.Option(help="Chat model source.")] = None,
-    engine: Annotated[str | None, typer.Option(help="auto, transformers or llama.cpp.")] = None,
+    engine: Annotated[
+        str | None, typer.Option(help="auto, llama-server, llama.cpp, transformers or openai.")
+    ] = None,
+    kb: Annotated[
+        str | None,
+        typer.Option("--kb", help="Default knowledge base (every base in the data dir is served)."),
+    ] = None,
 ) -> None:
-    """Run the HTTP server: web chat, SageMaker contract, OpenAI API, sessions, metrics."""
+    """Run the HTTP server: web chat, SageMaker contract, OpenAI API, sessions, knowledge
+    bases, metrics. Requests choose a base with `knowledge_base`; the default is `--kb`."""
     overrides = {
         "server": {"host": host, "port": port},
         "model": {"source": model, "engine": engine},
+        "retrieval": {"index_name": kb},
     }
     try:
         settings = load_settings(ctx.obj.get("config_file"), overrides)
     except ConfigError as exc:
         fail(str(exc))
+    if kb is not None:
+        _require_base(settings, kb)
     from parley.server.auth import is_loopback
 
     server = settings.server
@@ -255,7 +297,7 @@ def serve(
     from parley.wiring import build_service
 
     try:
-        service = build_service(settings)
+        service = build_service(settings, concurrent=True)
     except (OSError, ValueError, RuntimeError) as exc:
         fail(str(exc))
     if not server.api_keys:
@@ -269,7 +311,7 @@ def serve(
     )
 
 
-keys_app = typer.Typer(help="API keys for the server.", no_args_is_help=True)
+keys_app = command_group("API keys for the server.")
 app.add_typer(keys_app, name="keys")
 
 

@@ -16,7 +16,7 @@ from typing import Any, Literal, Protocol
 
 from pydantic import ValidationError
 
-from parley.engines.base import ChatEngine, EngineError, Turn
+from parley.engines.base import ChatEngine, EngineError, Turn, UnsupportedRequest
 from parley.engines.citations import CitationFilter
 from parley.engines.formats import FittedPrompt, PromptFormat, PromptTooLong, fit_prompt
 from parley.engines.generation import Generation
@@ -120,7 +120,9 @@ class RetrievalStage(Protocol):
         self, query: str, count_tokens: Callable[[str], int], previous: str | None = None
     ) -> tuple[str | None, Sequence[PassageLike]]:
         """Context and passages for `query`; `previous` is the user's earlier message, so
-        that a follow-up ("How tall is it?") finds its topic."""
+        that a follow-up ("How tall is it?") finds its topic. Stages that serve several
+        knowledge bases also take `knowledge_base=NAME` (passed only when a request names
+        one) and raise `NotFound` for an unknown name."""
         ...
 
 
@@ -143,6 +145,8 @@ class ChatRequest:
     system_prompt: str | None = None
     create_missing_session: bool = False
     """Create the session when `session_id` is unknown (the SageMaker contract's behaviour)."""
+    knowledge_base: str | None = None
+    """Search this knowledge base instead of the default one."""
 
 
 @dataclass
@@ -157,6 +161,8 @@ class ChatReply:
     retrieval_seconds: float | None = None
     prompt: str = ""
     """The prompt sent to the model (empty when none was): for debugging, never sent to clients."""
+    logprobs: list[dict[str, Any]] | None = None
+    """The generated tokens' log-probabilities, when the request asked for them."""
 
 
 @dataclass(frozen=True)
@@ -234,6 +240,7 @@ class ChatService:
 
         moderate input -> conversation -> retrieve -> check topic -> refuse | prompt ->
         generate with output check -> persist -> reply."""
+        self._check_engine_can(request)
         verdict_in = self._moderate_input(request)
         session = self._open_session(request)
         history = self._history(request, session)
@@ -264,6 +271,13 @@ class ChatService:
 
     # -- steps ---------------------------------------------------------------------------------
 
+    def _check_engine_can(self, request: ChatRequest) -> None:
+        """What the engine cannot do (JSON mode, logprobs) is refused, never ignored."""
+        try:
+            self.engine.check_params(request.params)
+        except UnsupportedRequest as exc:
+            raise ServiceError(str(exc)) from None
+
     def _moderate_input(self, request: ChatRequest) -> Verdict:
         """A blocked message never reaches the model (nor the retriever)."""
         return self.moderation.check_input(request.message) if self.moderation else ALLOW
@@ -274,8 +288,9 @@ class ChatService:
             return Retrieved()
         began = time.perf_counter()
         previous = next((t.text for t in reversed(history) if t.role == "user"), None)
+        chosen = {"knowledge_base": request.knowledge_base} if request.knowledge_base else {}
         context, passages = self.retrieval.retrieve(
-            request.message, self.engine.count_tokens, previous
+            request.message, self.engine.count_tokens, previous, **chosen
         )
         return Retrieved(context, passages, time.perf_counter() - began)
 
@@ -387,6 +402,8 @@ class ChatService:
     ) -> None:
         """The reply as it ended: withdrawn, with the caution note, or as generated."""
         reply.completion_tokens = generation.completion_tokens
+        if generation.params.logprobs is not None:
+            reply.logprobs = generation.logprobs
         reply.finish_reason = generation.finish_reason or "cancelled"
         reply.text = "".join(shown).strip()
         verdict_in = reply.moderation.input

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from parley.engines.factory import build_engine
 from parley.engines.formats import build_format
 from parley.registry import EmbedderCache, Shared
-from parley.service import ALLOW, ChatService, Verdict
+from parley.service import ALLOW, ChatService, NotFound, Verdict
+from parley.threads import ThreadPlan, plan_threads
 
 if TYPE_CHECKING:
     from parley.config import Settings
@@ -17,6 +19,7 @@ if TYPE_CHECKING:
     from parley.moderation.guard import DomainGuard
     from parley.moderation.policy import Decision, Policy
     from parley.moderation.streaming import StreamingChecker
+    from parley.retrieval.bases import KnowledgeBases
     from parley.retrieval.documents import Passage
     from parley.retrieval.focus import SentenceEmbedder
     from parley.retrieval.retriever import Retriever
@@ -26,28 +29,59 @@ log = logging.getLogger("parley")
 
 
 class KnowledgeRetrieval:
-    """The pipeline's retrieval step: top-k passages, then a numbered context block."""
+    """The pipeline's retrieval step: top-k passages, then a numbered context block.
+
+    With `bases`, each request may name the knowledge base to search (the default one
+    otherwise); web results (when configured) are fused with whichever base is searched.
+    """
 
     def __init__(
         self,
-        retriever: Retriever,
+        retriever: Retriever | None,
         settings: RetrievalSettings,
+        *,
+        bases: KnowledgeBases | None = None,
+        web: Retriever | None = None,
         embedder: SentenceEmbedder | None = None,
     ) -> None:
         self.retriever = retriever
         self.settings = settings
+        self.bases = bases
+        self.web = web
         self.embedder = embedder
         """Chooses the sentences put into the prompt (`context_sentences`)."""
 
+    def retriever_for(self, knowledge_base: str | None = None) -> Retriever:
+        """The retriever of `knowledge_base` (None: the default); NotFound for an unknown one."""
+        from parley.retrieval.bases import KnowledgeBaseNotFound
+        from parley.retrieval.retriever import FusedRetriever
+
+        if self.bases is None:
+            if knowledge_base not in (None, self.settings.index_name) or self.retriever is None:
+                raise NotFound(f"knowledge base {knowledge_base!r} not found")
+            return self.retriever
+        try:
+            index = self.bases.retriever(knowledge_base)
+        except KnowledgeBaseNotFound as exc:
+            raise NotFound(str(exc)) from None
+        if self.web is None:
+            return index
+        return FusedRetriever([index, self.web], self.settings.rrf_k)
+
     def retrieve(
-        self, query: str, count_tokens: Callable[[str], int], previous: str | None = None
+        self,
+        query: str,
+        count_tokens: Callable[[str], int],
+        previous: str | None = None,
+        knowledge_base: str | None = None,
     ) -> tuple[str | None, Sequence[Passage]]:
         from parley.retrieval.errors import RetrievalUnavailable
         from parley.retrieval.retriever import build_context, search_in_conversation
 
+        retriever = self.retriever_for(knowledge_base)
         try:
             passages = search_in_conversation(
-                self.retriever, query, previous, self.settings.top_k, self.settings.rrf_k
+                retriever, query, previous, self.settings.top_k, self.settings.rrf_k
             )
         except RetrievalUnavailable as exc:
             # A failing web search must not take the chat down: answer without context.
@@ -61,6 +95,11 @@ class KnowledgeRetrieval:
             )
         context, used = build_context(passages, count_tokens, self.settings.context_tokens)
         return context or None, used
+
+    def sample_titles(self, count: int) -> list[str]:
+        """Titles of documents in the knowledge base (none for a web search retriever)."""
+        index = getattr(self.retriever, "index", None)
+        return index.table.sample_titles(count) if index is not None else []
 
 
 def _verdict(decision: Decision, message: str | None = None) -> Verdict:
@@ -133,19 +172,34 @@ class PolicyModeration:
 def build_retrieval(
     settings: Settings, *, progress: bool = True, shared: Shared | None = None
 ) -> KnowledgeRetrieval | None:
-    """The retrieval step on the configured index (built on first use), or None when off."""
+    """The retrieval step over the data directory's knowledge bases (the default one built on
+    first use) and/or the web search API, or None when retrieval is off."""
+    from rich.console import Console
+
+    from parley.retrieval.bases import KnowledgeBases
+    from parley.retrieval.build import open_or_build
     from parley.retrieval.retriever import RETRIEVERS
 
-    if not settings.retrieval.enabled:
+    config = settings.retrieval
+    if not config.enabled:
         return None
     shared = shared or shared_for(settings, progress=progress)
-    retriever = RETRIEVERS.build(settings.retrieval.retriever, settings.retrieval, shared)
-    embedder = (
-        shared.embedders.get(settings.retrieval.embedder)
-        if settings.retrieval.context_sentences
-        else None
+    web = RETRIEVERS.build("web", config, shared) if config.retriever in ("web", "both") else None
+    if config.retriever == "web":
+        return KnowledgeRetrieval(web, config)
+    if config.search_threads is not None:
+        import faiss
+
+        # Multi-threaded Faiss spins on busy cores: 0.5 ms searches become 20 ms.
+        faiss.omp_set_num_threads(config.search_threads)
+    embedder = shared.embedders.get(config.embedder)
+    bases = KnowledgeBases(config, settings.data_dir, embedder)
+    built = open_or_build(
+        bases.folder(), config, embedder, progress=shared.progress, console=Console(stderr=True)
     )
-    return KnowledgeRetrieval(retriever, settings.retrieval, embedder)
+    bases.adopt(bases.default, built.index)
+    focus = embedder if config.context_sentences else None
+    return KnowledgeRetrieval(None, config, bases=bases, web=web, embedder=focus)
 
 
 def shared_for(settings: Settings, *, progress: bool = True) -> Shared:
@@ -170,19 +224,41 @@ def build_moderation(settings: Settings, shared: Shared) -> PolicyModeration | N
     return PolicyModeration(moderator, Policy(mod), guard)
 
 
+def thread_plan(settings: Settings) -> ThreadPlan:
+    """Engine and torch threads from the budget (`threads`) and what the settings turn on."""
+    from parley.embedded import EMBEDDED_ASSETS
+
+    model = settings.model
+    embedded = EMBEDDED_ASSETS.get(model.source)
+    gguf = model.source.lower().endswith(".gguf") or (
+        embedded is not None and embedded.relative_path.endswith(".gguf")
+    )
+    uses_torch = model.engine == "transformers" or (model.engine == "auto" and not gguf)
+    torch_needed = settings.retrieval.enabled or settings.moderation.moderator != "none"
+    return plan_threads(
+        settings.threads,
+        engine_threads=settings.model.threads,
+        engine_uses_torch=uses_torch,
+        torch_needed=torch_needed,
+    )
+
+
 def build_service(
-    settings: Settings, *, progress: bool = True, sessions: bool = True
+    settings: Settings, *, progress: bool = True, sessions: bool = True, concurrent: bool = False
 ) -> ChatService:
     """The chat service the settings describe: engine, format, store, retrieval, moderation.
 
     `sessions=False` builds no session store: requests then carry their history (the
-    terminal chat keeps its own)."""
+    terminal chat keeps its own). `concurrent`: many users at once (the HTTP server), which
+    picks llama.cpp's own server for GGUF models under engine `auto`."""
     from parley.sessions.factory import STORES
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     # One embedder per model serves retrieval, the classifier moderator and the domain guard.
     shared = shared_for(settings, progress=progress)
-    engine = build_engine(settings.model, shared=shared)
+    plan = thread_plan(settings)
+    engine_settings = settings.model.model_copy(update={"threads": plan.engine})
+    engine = build_engine(engine_settings, shared=shared, concurrent=concurrent)
     shared.engine = engine
     prompt_format = build_format(
         settings.model.format,
@@ -191,7 +267,7 @@ def build_service(
         settings.model.context_placement,
     )
     store = STORES.build(settings.sessions.store, settings.sessions, shared) if sessions else None
-    return ChatService(
+    service = ChatService(
         engine,
         prompt_format,
         store,
@@ -200,3 +276,10 @@ def build_service(
         default_params=settings.generation,
         model_name=settings.model.source,
     )
+    if plan.torch and engine.name != "transformers" and "torch" in sys.modules:
+        # after the index and the moderation head are built, which may use every core
+        import torch
+
+        torch.set_num_threads(plan.torch)
+    log.debug("thread budget: %s", plan)
+    return service

@@ -5,11 +5,10 @@ import pytest
 from parley.moderation.data import (
     DataError,
     load_examples,
+    load_shipped,
     role_of,
     role_text,
-    shipped_dev_path,
-    shipped_test_path,
-    shipped_train_path,
+    shipped_part_paths,
     split,
 )
 from parley.moderation.labels import Label
@@ -63,10 +62,8 @@ def test_prosocial_spellings_and_fields(tmp_path):
 
 
 def test_shipped_parts_size_proportions_and_no_overlap():
-    train = load_examples(shipped_train_path())
-    dev = load_examples(shipped_dev_path())
-    test = load_examples(shipped_test_path())
-    assert len(train) + len(dev) >= 1200
+    train, dev, test = load_shipped("train"), load_shipped("dev"), load_shipped("test")
+    assert len(train) + len(dev) >= 4000
     for part in (train, dev, test):
         counts = {label: sum(e.label is label for e in part) for label in Label}
         assert all(counts.values())
@@ -77,10 +74,30 @@ def test_shipped_parts_size_proportions_and_no_overlap():
     seen = {e.text.lower() for e in train}
     assert not seen & {e.text.lower() for e in dev}
     assert not seen & {e.text.lower() for e in test}
+    for name in ("overrefusal", "obfuscated", "output"):
+        assert not seen & {e.text.lower() for e in load_shipped(name)}, name
+
+
+def test_evaluation_parts_cover_their_kinds():
+    obfuscated = load_shipped("obfuscated")
+    kinds = {e.kind for e in obfuscated}
+    assert {"spaced", "leet", "homoglyph", "es", "fr", "de", "it", "pt", "nl"} <= kinds
+    overrefusal = load_shipped("overrefusal")
+    safe = [e for e in overrefusal if e.kind == "safe"]
+    assert len(safe) >= 50 and all(e.label is Label.CASUAL for e in safe)
+    assert any(e.label is Label.NEEDS_INTERVENTION for e in overrefusal)
+    output = load_shipped("output")
+    assert all(e.text.startswith("Bot: ") for e in output)
+    assert sum(e.kind == "wikipedia" for e in output) >= 500
+
+
+def test_unknown_shipped_part_is_a_clear_error():
+    with pytest.raises(DataError, match="unknown part 'nope'; known: train, dev"):
+        shipped_part_paths("nope")
 
 
 def test_split_is_stratified_deterministic_and_order_independent():
-    examples = load_examples(shipped_train_path())
+    examples = load_shipped("train")
     train, dev = split(examples)
     assert not {e.text for e in train} & {e.text for e in dev}
     assert len(dev) == pytest.approx(0.2 * len(examples), abs=5)

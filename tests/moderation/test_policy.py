@@ -10,13 +10,18 @@ def result(**probs: float) -> ModerationResult:
     return ModerationResult.from_scores(scores)
 
 
-def test_seed_defaults_block_only_intervention_both_ways():
+def test_defaults_block_intervention_both_ways_and_answer_caution_carefully():
     policy = Policy(ModerationSettings())
     for role in ("user", "bot"):
         blocked = policy.decide(result(needs_intervention=0.9, casual=0.1), role, "bad")
         assert blocked.action is Action.BLOCK and blocked.message == DEFAULT_REFUSAL
-        assert policy.decide(result(needs_caution=0.8), role).action is Action.ALLOW
         assert policy.decide(result(casual=1.0), role).action is Action.ALLOW
+    # A sensitive question is answered with the careful-answer instruction, not refused and
+    # not silently allowed; a reply of that label is shown without a note.
+    careful = policy.decide(result(needs_caution=0.8), "user")
+    assert careful.action is Action.CAUTION
+    assert careful.instruction == ModerationSettings().caution_instruction
+    assert policy.decide(result(needs_caution=0.8), "bot").action is Action.ALLOW
 
 
 def test_actions_per_direction():

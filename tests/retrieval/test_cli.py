@@ -36,7 +36,7 @@ def _run(args: list[str], env: dict[str, str]) -> str:
 
 
 def test_build_info_search_add_delete(kb_files: Path, tmp_path: Path, env: dict[str, str]) -> None:
-    out = _run(["build", str(kb_files)], env)
+    out = _run(["build", "default", str(kb_files)], env)
     assert "9 documents" in out and "flat index" in out
     folder = tmp_path / "data" / "indexes" / "default"
     assert (folder / "manifest.json").is_file()
@@ -53,11 +53,11 @@ def test_build_info_search_add_delete(kb_files: Path, tmp_path: Path, env: dict[
     extra = write_jsonl(
         tmp_path / "extra.jsonl", [{"title": "Cactus", "text": "Cacti store water."}]
     )
-    assert "added 1 documents" in _run(["add", str(extra)], env)
+    assert "added 1 documents" in _run(["add", "default", str(extra)], env)
     hits = json.loads(_run(["search", "desert plant storing water", "-k", "1", "--json"], env))
     assert hits[0]["title"] == "Cactus"
-    assert "deleted 1 documents" in _run(["delete", str(extra)], env)
-    missing = runner.invoke(index_app, ["delete", "no-such-doc"], env=env)
+    assert "deleted 1 documents" in _run(["delete", "default", str(extra)], env)
+    missing = runner.invoke(index_app, ["delete", "default", "no-such-doc"], env=env)
     assert missing.exit_code == 1 and "nothing in" in _flat(missing.output)
 
 
@@ -67,9 +67,11 @@ def test_clear_errors(tmp_path: Path, env: dict[str, str]) -> None:
     bad = tmp_path / "t.csv"
     bad.write_text("a,b\n1,2\n")
     result = runner.invoke(index_app, ["build", str(bad)], env=env)
+    assert result.exit_code == 2 and "not a knowledge base name" in _flat(result.output)
+    result = runner.invoke(index_app, ["build", "t", str(bad)], env=env)
     assert result.exit_code == 2 and "no text column found" in _flat(result.output)
     result = runner.invoke(
-        index_app, ["build", str(bad), "--text-column", "b", "--type", "nope"], env=env
+        index_app, ["build", "t", str(bad), "--text-column", "b", "--type", "nope"], env=env
     )
     assert result.exit_code == 2 and "index_type" in _flat(result.output)
 
@@ -78,7 +80,7 @@ def test_eval_retrieval_json_and_table(kb_files: Path, tmp_path: Path, env: dict
     app = typer.Typer()
     app.command("retrieval")(eval_retrieval)
     app.command("noop")(lambda: None)  # two commands keep `retrieval` a sub-command
-    _run(["build", str(kb_files)], env)
+    _run(["build", "default", str(kb_files)], env)
     qa = write_jsonl(
         tmp_path / "qa.jsonl",
         [

@@ -48,7 +48,8 @@ def test_build_save_load_search(
     passages = retriever.search("Which animal runs fastest?", 3)
     assert passages[0].title == "Cheetah"
     assert passages[0].metadata["topic"] == "animals"
-    assert passages[0].uri.endswith("animals.jsonl#Cheetah")
+    assert passages[0].doc_id.endswith("animals.jsonl#Cheetah") and passages[0].uri == ""
+    assert passages[0].source_dict()["document"] == "animals.jsonl"
     assert passages[0].snippet.startswith("The cheetah")
 
 
@@ -97,7 +98,8 @@ def test_add_and_delete_without_rebuild(
         tmp_path / "extra.jsonl",
         [{"title": "Volcano", "text": "A volcano erupts lava and ash from a magma chamber."}],
     )
-    assert add_to_index(folder, [str(extra)], settings, embedder, progress=False) == (1, 1)
+    added = add_to_index(folder, [str(extra)], settings, embedder, progress=False)
+    assert (added.documents, added.chunks) == (1, 1)
     index = open_index(folder, settings, embedder)
     assert index.manifest.build.build_id == build_id  # same build, updated in place
     assert index.manifest.documents == 10 and str(extra) in index.manifest.sources

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 import pyarrow as pa
@@ -20,7 +21,9 @@ def test_text_and_markdown(tmp_path: Path) -> None:
     md = list(load_source(str(tmp_path / "guide.md")))
     assert txt[0].title == "notes on bees" and "dance" in txt[0].text
     assert md[0].title == "Hive care" and "warm days" in md[0].text
-    assert txt[0].uri == str((tmp_path / "notes_on-bees.txt").resolve())
+    # Known by its path on this machine, shown by its name: never the path.
+    assert txt[0].doc_id == str((tmp_path / "notes_on-bees.txt").resolve())
+    assert txt[0].uri == "" and txt[0].metadata["file"] == "notes_on-bees.txt"
 
 
 def test_html_keeps_main_text_not_markup(tmp_path: Path) -> None:
@@ -67,7 +70,9 @@ def test_jsonl_fields_become_metadata(tmp_path: Path) -> None:
     )
     docs = list(load_source(str(path)))
     assert [d.title for d in docs] == ["Returns", "faq #ship"]
-    assert docs[0].uri == "https://x/r" and docs[0].metadata == {"lang": "en"}
+    assert docs[0].uri == "https://x/r"
+    assert docs[0].metadata == {"lang": "en", "file": "faq.jsonl"}
+    assert docs[1].uri == ""  # no web address: the server path is not one either
     assert docs[1].doc_id.endswith("faq.jsonl#ship")
 
 
@@ -90,7 +95,10 @@ def test_csv_with_chosen_column(tmp_path: Path) -> None:
         writer.writerow(["Parking", "Parking is behind the shop.", "store"])
     docs = list(load_source(str(path), SourceOptions(text_column="answer", title_column="name")))
     assert [d.text for d in docs] == ["We open at nine.", "Parking is behind the shop."]
-    assert docs[0].title == "Opening hours" and docs[0].metadata == {"category": "store"}
+    assert docs[0].title == "Opening hours" and docs[0].metadata == {
+        "category": "store",
+        "file": "table.csv",
+    }
     with pytest.raises(SourceError, match=r"text column 'missing' not found; columns are: name"):
         list(load_source(str(path), SourceOptions(text_column="missing")))
 
@@ -132,3 +140,79 @@ def test_embedded_wikipedia_summaries() -> None:
     assert "Leonardo" in mona.text
     assert mona.uri == "https://en.wikipedia.org/wiki/Mona_Lisa"
     assert mona.source == "wikipedia-vital-summaries" and "topic" in mona.metadata
+
+
+def test_markdown_title_from_front_matter_or_top_heading_only(tmp_path: Path) -> None:
+    (tmp_path / "front.md").write_text(
+        "---\ntitle: 'Pump manual'\nauthor: x\n---\n# Install\n\nBolt it down.\n"
+    )
+    (tmp_path / "top.md").write_text(
+        "\n# Zstandard\n\nFast compression.\n\n## Benchmarks\n\nFast.\n"
+    )
+    (tmp_path / "later.md").write_text("Intro text first.\n\n# Benchmarks\n\nNumbers.\n")
+    (tmp_path / "setext.md").write_text("Bread baking\n============\n\nKnead well.\n")
+    titles = {p.name: next(load_source(str(p))).title for p in sorted(tmp_path.glob("*.md"))}
+    assert titles == {
+        "front.md": "Pump manual",
+        "later.md": "later",  # a heading further down names a section, not the document
+        "setext.md": "Bread baking",
+        "top.md": "Zstandard",
+    }
+    assert "author" not in next(load_source(str(tmp_path / "front.md"))).text
+
+
+def test_passages_know_their_section_or_page_and_never_a_path(
+    tmp_path: Path, embedder, settings
+) -> None:
+    from parley.retrieval.build import open_or_build
+    from parley.retrieval.retriever import IndexRetriever
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "guide.md").write_text(
+        "# Garden guide\n\n## Roses\n\nPrune roses in late winter.\n\n"
+        "```sh\n# not a heading: a shell comment\necho hi\n```\n\n"
+        "## Tomatoes\n\nTomatoes need full sun and deep watering.\n"
+    )
+    (docs / "page.html").write_text(
+        "<html><head><title>Kitchen notes</title></head><body><main><h1>Kitchen</h1>"
+        "<p>Intro.</p><h2>Knives</h2><p>Sharpen knives on a whetstone weekly.</p></main>"
+        "</body></html>"
+    )
+    make_pdf(docs / "manual.pdf", "Turn the red knob to start the pump.")
+    index = open_or_build(
+        tmp_path / "kb", settings, embedder, sources=[str(docs)], progress=False
+    ).index
+    retriever = IndexRetriever.from_index(index, embedder, settings)
+
+    def top(query: str) -> dict:
+        return retriever.search(query, 1)[0].source_dict()
+
+    tomato = top("how much sun do tomatoes need")
+    assert tomato["title"] == "Garden guide" and tomato["section"] == "Tomatoes"
+    assert tomato["document"] == "guide.md" and tomato["uri"] == ""
+    assert top("sharpening knives")["section"] == "Knives"
+    pump = top("start the pump red knob")
+    assert pump["title"] == "Handmade PDF" and pump["page"] == 1
+    sections = {p.metadata.get("section") for p in retriever.search("garden", 10)}
+    assert "not a heading: a shell comment" not in sections
+    for passage in retriever.search("anything at all", 10):
+        assert str(tmp_path) not in json.dumps(passage.source_dict())
+    index.close()
+
+
+def test_folder_lists_skipped_files_with_reasons(tmp_path: Path) -> None:
+    from parley.retrieval.sources import SkippedFile
+
+    (tmp_path / "good.txt").write_text("Readable text.\n")
+    (tmp_path / "README").write_text("no extension\n")
+    (tmp_path / "log.gz").write_bytes(b"\x1f\x8b\x08")
+    (tmp_path / "bad.pdf").write_bytes(b"not a pdf")
+    (tmp_path / "empty.md").write_text("   \n")
+    skipped: list[SkippedFile] = []
+    docs = list(load_source(str(tmp_path), skipped=skipped))
+    assert [d.title for d in docs] == ["good"]
+    reasons = {s.path: s.reason for s in skipped}
+    assert reasons["README"] == "no file extension"
+    assert reasons["log.gz"] == "unsupported type '.gz'"
+    assert "not a readable PDF" in reasons["bad.pdf"] and reasons["empty.md"] == "no text"

@@ -10,9 +10,10 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import ClassVar, Literal
+from typing import ClassVar, Literal, Protocol
 
 from parley.engines.base import ChatEngine, Turn
+from parley.engines.sources import ModelSource
 from parley.registry import Registry, Shared
 
 CONTEXT_INSTRUCTIONS = (
@@ -25,6 +26,18 @@ QUESTION_INSTRUCTIONS = "Answer the question using the passages above, and cite 
 message (the `user` context placement)."""
 
 ContextPlacement = Literal["user", "system"]
+
+
+class TemplateRenderer(Protocol):
+    """What the chat-template format needs of a model: its template (a chat engine, or the
+    fine-tuning recipe's tokenizer)."""
+
+    source: ModelSource
+
+    @property
+    def chat_template(self) -> str | None: ...
+
+    def apply_chat_template(self, messages: Sequence[dict[str, str]]) -> str: ...
 
 
 class PromptTooLong(ValueError):
@@ -101,7 +114,7 @@ class ChatTemplateFormat(PromptFormat):
 
     def __init__(
         self,
-        engine: ChatEngine,
+        engine: TemplateRenderer,
         system_prompt: str | None = None,
         context_placement: ContextPlacement = "user",
     ) -> None:
@@ -122,8 +135,19 @@ class ChatTemplateFormat(PromptFormat):
     def with_system_prompt(self, system_prompt: str) -> ChatTemplateFormat:
         return ChatTemplateFormat(self.engine, system_prompt, self.context_placement)
 
+    @staticmethod
+    def resolve(name: str, engine: TemplateRenderer) -> str:
+        """The format `auto` stands for: the model's template when it has one."""
+        if name == "auto":
+            return ChatTemplateFormat.name if engine.chat_template else OpenChatKitFormat.name
+        return name
+
     def render(self, turns: Sequence[Turn], context: str | None = None) -> str:
         _check_ends_with_user(turns)
+        return self.engine.apply_chat_template(self.messages(turns, context))
+
+    def messages(self, turns: Sequence[Turn], context: str | None = None) -> list[dict[str, str]]:
+        """The template's input: the system message (prompt and context), then the turns."""
         system_parts = [self.system_prompt] if self.system_prompt else []
         if context and self.context_placement == "system":
             system_parts.append(f"{CONTEXT_INSTRUCTIONS}\n\n{context}")
@@ -139,7 +163,7 @@ class ChatTemplateFormat(PromptFormat):
                 "role": "user",
                 "content": f"{context}\n\n{QUESTION_INSTRUCTIONS}\n\nQuestion: {question}",
             }
-        return self.engine.apply_chat_template(messages)
+        return messages
 
 
 FORMATS: Registry[FormatSettings, PromptFormat] = Registry(
@@ -159,8 +183,7 @@ def build_format(
     context_placement: ContextPlacement = "user",
 ) -> PromptFormat:
     """The format called `name`; `auto` is the model's template when it has one."""
-    if name == "auto":
-        name = ChatTemplateFormat.name if engine.chat_template else OpenChatKitFormat.name
+    name = ChatTemplateFormat.resolve(name, engine)
     return FORMATS.build(
         name, FormatSettings(system_prompt, context_placement), Shared(engine=engine)
     )

@@ -36,6 +36,12 @@ class GenerationParams(BaseModel):
     """Random seed: the same seed, parameters and prompt give the same text."""
     do_sample: bool | None = None
     """Force sampling on or off; by default it is on exactly when temperature > 0."""
+    json_schema: dict[str, Any] | None = None
+    """Constrain the reply to JSON: `{}` is any JSON object, otherwise a JSON schema the reply
+    must match (OpenAI's `response_format`). Engines that cannot constrain output refuse it."""
+    logprobs: int | None = Field(default=None, ge=0, le=20)
+    """Return each generated token's log-probability with this many most likely alternatives.
+    Engines that cannot refuse it."""
 
     @field_validator("stop")
     @classmethod

@@ -10,11 +10,12 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from parley.moderation.base import ModerationResult, Role
 from parley.moderation.data import (
     load_examples,
+    load_shipped,
     role_text,
-    shipped_dev_path,
-    shipped_train_path,
+    shipped_part_paths,
     split,
 )
+from parley.moderation.normalize import normalize
 from parley.moderation.training import Head, load_or_train
 from parley.protocols import TextEmbedder
 
@@ -29,8 +30,9 @@ def heads_dir(data_dir: Path) -> Path:
 
 
 class ClassifierModerator:
-    """Embeds the text and applies the head. One head serves both directions: a bot reply is
-    seen as `Bot: <reply>`, as bot replies are written in the labelled data."""
+    """Normalises the text (see `normalize`), embeds it and applies the head. One head serves
+    both directions: a bot reply is seen as `Bot: <reply>`, as bot replies are written in the
+    labelled data."""
 
     name: ClassVar[str] = "classifier"
 
@@ -47,8 +49,8 @@ class ClassifierModerator:
         scored on `dev_data`, or split into both."""
         embedder = shared.embedders.get(settings.embedder)
         if settings.training_data is None:
-            source = shipped_train_path()
-            train, dev = load_examples(source), load_examples(shipped_dev_path())
+            source = shipped_part_paths("train")[0]
+            train, dev = load_shipped("train"), load_shipped("dev")
         else:
             source = settings.training_data
             if settings.dev_data is None:
@@ -71,7 +73,7 @@ class ClassifierModerator:
     def moderate_many(self, texts: Sequence[str], role: Role = "user") -> list[ModerationResult]:
         if not texts:
             return []
-        texts = [role_text(text, role) for text in texts]
+        texts = [normalize(role_text(text, role)) for text in texts]
         probs = self.head.probabilities(self.embedder.embed(texts), texts)
         return [
             ModerationResult.from_scores(

@@ -7,28 +7,29 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
+from pydantic import ValidationError
 from rich.table import Table
 
-from parley.cli_common import console, fail, settings_from
+from parley.cli_common import command_group, console, fail, settings_from
 from parley.moderation.classifier import heads_dir
 from parley.moderation.data import (
     DEFAULT_DEV_FRACTION,
     DEFAULT_SEED,
+    SHIPPED_PARTS,
     DataError,
+    Example,
     load_examples,
-    role_of,
-    shipped_dev_path,
-    shipped_test_path,
-    shipped_train_path,
+    load_shipped,
     split,
 )
+from parley.moderation.evaluation import EVAL_PARTS, TARGETS, evaluate, meets
 from parley.moderation.factory import build_moderator
 from parley.moderation.labels import SEVERITY_ORDER
-from parley.moderation.metrics import EvalReport, evaluate_predictions
-from parley.moderation.policy import Decision, Policy
+from parley.moderation.metrics import EvalReport
+from parley.moderation.policy import Policy
 from parley.moderation.settings import ModerationSettings
 
-moderation_app = typer.Typer(help="Train and evaluate the moderation classifier.")
+moderation_app = command_group("Train and evaluate the moderation classifier.")
 
 ModeratorKind = Literal["classifier", "llm", "none"]
 
@@ -44,19 +45,23 @@ def _settings(
         updates["intervention_threshold"] = threshold
     try:
         moderation = ModerationSettings.model_validate(settings.moderation.model_dump() | updates)
-    except ValueError as exc:
-        fail(str(exc))
+    except ValidationError as exc:
+        flags = {"moderator": "--moderator", "intervention_threshold": "--threshold"}
+        problems = []
+        for error in exc.errors():
+            where = ".".join(str(p) for p in error["loc"])
+            message = str(error["msg"]).removeprefix("Value error, ")
+            problems.append(f"{flags.get(where, where)}: {message} (got {error.get('input')!r})")
+        fail("; ".join(problems))
     return moderation, settings.data_dir
 
 
-SHIPPED_PARTS = {"train": shipped_train_path, "dev": shipped_dev_path, "test": shipped_test_path}
-"""Names that stand for the parts of Parley's own set where a DATA path is expected."""
-
-
-def _load(path: Path):
-    if not path.exists() and str(path) in SHIPPED_PARTS:
-        path = SHIPPED_PARTS[str(path)]()
+def _load(path: Path) -> list[Example]:
+    """A JSONL file, or a part of Parley's own set by name (train, dev, test, overrefusal,
+    obfuscated, output)."""
     try:
+        if not path.exists() and str(path) in SHIPPED_PARTS:
+            return load_shipped(str(path))
         return load_examples(path)
     except DataError as exc:
         fail(str(exc))
@@ -116,7 +121,8 @@ def eval_command(
     data: Annotated[
         Path,
         typer.Argument(
-            help="Labelled JSONL: one {text, label} per line; or dev, test: Parley's own parts."
+            help="Labelled JSONL: one {text, label} per line; or a part of Parley's own set: "
+            "dev, test, overrefusal, obfuscated, output; or all: every one of those."
         ),
     ],
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
@@ -130,25 +136,28 @@ def eval_command(
     """Evaluate the configured moderator and policy on DATA (texts written `Bot: ...` are
     judged as bot replies, under the output policy; the rest as user messages)."""
     moderation, data_dir = _settings(ctx, moderator, threshold)
-    examples = _load(data)
+    names = list(EVAL_PARTS) if str(data) == "all" and not data.exists() else [str(data)]
+    parts = {name: _load(Path(name)) for name in names}
     mod = build_moderator(moderation, data_dir, progress=not as_json)
     policy = Policy(moderation)
-    by_index: dict[int, Decision] = {}
-    for role in ("user", "bot"):
-        indexed = [(i, e.text) for i, e in enumerate(examples) if role_of(e.text) == role]
-        results = mod.moderate_many([text for _, text in indexed], role)
-        for (i, text), result in zip(indexed, results, strict=True):
-            by_index[i] = policy.decide(result, role, text)
-    decisions = [by_index[i] for i in range(len(examples))]
-    report = evaluate_predictions(
-        [e.label for e in examples],
-        [d.label for d in decisions],
-        [d.blocked for d in decisions],
-    )
+    results = {name: evaluate(mod, policy, examples) for name, examples in parts.items()}
     if as_json:
-        typer.echo(json.dumps(report.as_dict()))
+        out = {
+            name: report.as_dict() | {"by_kind": by_kind, "meets_targets": meets(name, report)}
+            for name, (report, by_kind) in results.items()
+        }
+        typer.echo(json.dumps(out if len(out) > 1 else next(iter(out.values()))))
         return
-    _print_report(report)
+    for name, (report, by_kind) in results.items():
+        if len(results) > 1:
+            console.rule(name)
+        _print_report(report)
+        if by_kind:
+            _print_kinds(by_kind)
+        if name in TARGETS:
+            verdict = "met" if meets(name, report) else "NOT met"
+            wanted = ", ".join(f"{m} {op} {v}" for m, (op, v) in TARGETS[name].items())
+            console.print(f"targets ({wanted}): {verdict}", highlight=False)
 
 
 def moderate(
@@ -190,6 +199,19 @@ def _print_report(report: EvalReport) -> None:
     table = Table("true \\ predicted", *short.values(), title="confusion matrix")
     for true_label, row in report.confusion.items():
         table.add_row(short[true_label], *(str(row[p]) for p in short))
+    console.print(table)
+
+
+def _print_kinds(by_kind: dict[str, dict[str, float | int | None]]) -> None:
+    table = Table("kind", "n", "intervention recall", "casual false blocks", title="by kind")
+    for kind, row in by_kind.items():
+        recall, false_blocks = row["intervention_recall"], row["casual_false_block_rate"]
+        table.add_row(
+            kind,
+            str(row["n"]),
+            _fmt(None if recall is None else float(recall)),
+            _fmt(None if false_blocks is None else float(false_blocks)),
+        )
     console.print(table)
 
 

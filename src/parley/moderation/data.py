@@ -31,6 +31,8 @@ class Example:
 
     text: str
     label: Label
+    kind: str = ""
+    """Optional sub-part the text belongs to (e.g. `leet`, `es`), for per-kind reports."""
 
 
 BOT_PREFIX = "Bot: "
@@ -43,20 +45,50 @@ def _shipped(part: str) -> Path:
 
 
 def shipped_train_path() -> Path:
-    """The training part of Parley's own labelled set."""
+    """The hand-written training texts of Parley's set (`shipped_part("train")` adds the
+    templated ones)."""
     return _shipped("train")
 
 
 def shipped_dev_path() -> Path:
-    """The held-out dev part of Parley's set: never trained on; the shipped head's manifest
-    reports its scores on it."""
+    """The hand-written dev texts: never trained on; used to choose the head's settings."""
     return _shipped("dev")
 
 
 def shipped_test_path() -> Path:
-    """An independent test set, written without sight of the train and dev parts (see
-    docs/moderation-labels.md); never trained on nor used to choose anything."""
+    """The hand-written test texts, written without sight of train and dev; never trained on
+    nor used to choose anything."""
     return _shipped("test")
+
+
+SHIPPED_PARTS: dict[str, tuple[str, ...]] = {
+    "train": ("train", "templated.train"),
+    "dev": ("dev", "templated.dev"),
+    "test": ("test", "templated.test"),
+    "overrefusal": ("overrefusal",),
+    "obfuscated": ("obfuscated",),
+    "output": ("output",),
+}
+"""Parts of Parley's set by name -> their files (`parley_moderation.<file>.jsonl`). The
+templated files come from `scripts/moderation_data.py` and are split by template, so dev and
+test phrasings never occur in train. `overrefusal` (safe prompts that look unsafe, with unsafe
+contrasts), `obfuscated` (spacing, leetspeak, homoglyphs, six other languages) and `output`
+(bot text) are evaluation-only."""
+
+
+def shipped_part_paths(name: str) -> list[Path]:
+    """The files of the shipped part `name` (see SHIPPED_PARTS)."""
+    try:
+        files = SHIPPED_PARTS[name]
+    except KeyError:
+        known = ", ".join(SHIPPED_PARTS)
+        raise DataError(f"unknown part {name!r}; known: {known}") from None
+    return [_shipped(f) for f in files]
+
+
+def load_shipped(name: str) -> list[Example]:
+    """All examples of the shipped part `name`, file after file."""
+    return [e for path in shipped_part_paths(name) for e in load_examples(path)]
 
 
 def role_text(text: str, role: str) -> str:
@@ -99,7 +131,8 @@ def _example(record: dict, where: str) -> Example:
         parsed = Label.parse(label)
     except ValueError as exc:
         raise DataError(f"{where}: {exc}") from None
-    return Example(text.strip(), parsed)
+    kind = record.get("kind", "")
+    return Example(text.strip(), parsed, kind if isinstance(kind, str) else str(kind))
 
 
 def split(

@@ -22,9 +22,19 @@ class Action(StrEnum):
     BLOCK = "block"
 
 
-def _seed_policy() -> dict[Label, Action]:
-    # The seed blocks only `needs intervention`, in both directions, and lets the rest through.
+def _output_policy() -> dict[Label, Action]:
+    # Replies: block `needs intervention`, let the rest through (a caution note under a
+    # harmless answer only adds noise).
     return {label: Action.ALLOW for label in Label} | {Label.NEEDS_INTERVENTION: Action.BLOCK}
+
+
+def _input_policy() -> dict[Label, Action]:
+    # Messages: block `needs intervention` (every request for help with serious harm or a
+    # crime, see docs/moderation-labels.md); answer `needs caution` (sensitive questions such
+    # as medicine doses or legal grey areas) with the careful-answer instruction instead of
+    # silently allowing or refusing it: refusing would fail people with real questions, a plain
+    # answer would skip the care they need.
+    return _output_policy() | {Label.NEEDS_CAUTION: Action.CAUTION}
 
 
 class FewShotExample(BaseModel):
@@ -114,11 +124,12 @@ class ModerationSettings(BaseModel):
         default_factory=lambda: [FewShotExample(text=t, label=lb) for t, lb in DEFAULT_FEW_SHOT]
     )
     """Examples placed before the message in the llm moderator's prompt."""
-    input_policy: dict[Label, Action] = Field(default_factory=_seed_policy)
+    input_policy: dict[Label, Action] = Field(default_factory=_input_policy)
     """Action per label for the user's message; labels left out keep the default (block `needs
+    intervention`, `caution` for `needs caution`, allow the rest)."""
+    output_policy: dict[Label, Action] = Field(default_factory=_output_policy)
+    """Action per label for the bot's reply; labels left out keep the default (block `needs
     intervention`, allow the rest)."""
-    output_policy: dict[Label, Action] = Field(default_factory=_seed_policy)
-    """Action per label for the bot's reply; defaults as for `input_policy`."""
     intervention_threshold: float | None = Field(default=None, gt=0.0, lt=1.0)
     """Threshold mode: when set, a message counts as `needs intervention` exactly when
     P(needs intervention) > this value (otherwise as its most likely other label)."""
@@ -169,12 +180,17 @@ class ModerationSettings(BaseModel):
         # Accept every label spelling (`__needs_caution__`, `needs_caution`) as a TOML key.
         return {Label.parse(k) if isinstance(k, str) else k: v for k, v in value.items()}
 
-    @field_validator("input_policy", "output_policy")
+    # Labels left out keep the default, so `{needs_caution = "allow"}` does not silently stop
+    # blocking `needs intervention`.
+    @field_validator("input_policy")
     @classmethod
-    def _fill_policy(cls, value: dict[Label, Action]) -> dict[Label, Action]:
-        # Labels left out keep the seed's default, so `{needs_caution = "caution"}` does not
-        # silently stop blocking `needs intervention`.
-        return _seed_policy() | value
+    def _fill_input_policy(cls, value: dict[Label, Action]) -> dict[Label, Action]:
+        return _input_policy() | value
+
+    @field_validator("output_policy")
+    @classmethod
+    def _fill_output_policy(cls, value: dict[Label, Action]) -> dict[Label, Action]:
+        return _output_policy() | value
 
     @field_validator("help_patterns")
     @classmethod

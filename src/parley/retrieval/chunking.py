@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from parley.retrieval.documents import Chunk, Document, embedding_heading
 
@@ -123,18 +124,34 @@ class Chunker:
         self.overlap_tokens = overlap_tokens
 
     def chunk(self, doc: Document) -> list[Chunk]:
-        """The chunks of one document, in order, each knowing its position."""
+        """The chunks of one document, in order, each knowing its position (and section)."""
+        if not doc.parts:
+            return self._chunk_text(doc, doc.text, doc.metadata, 0)
+        chunks: list[Chunk] = []
+        for part in doc.parts:
+            metadata = dict(doc.metadata)
+            page = re.fullmatch(r"page (\d+)", part.section)
+            if page:
+                metadata["page"] = int(page.group(1))
+            elif part.section:
+                metadata["section"] = part.section
+            chunks.extend(self._chunk_text(doc, part.text, metadata, len(chunks)))
+        return chunks
+
+    def _chunk_text(
+        self, doc: Document, text: str, metadata: dict[str, Any], first: int
+    ) -> list[Chunk]:
         heading = embedding_heading(doc.title, doc.metadata)
         title_cost = self.count_tokens(heading) if heading else 0
-        probe = Chunk(doc.doc_id, 0, doc.text, doc.title, doc.uri, doc.source, doc.metadata)
+        probe = Chunk(doc.doc_id, first, text, doc.title, doc.uri, doc.source, metadata)
         # Most documents (e.g. article summaries) fit whole: one count instead of one per sentence.
         if self.count_tokens(probe.embedding_text()) <= self.max_tokens:
             return [probe]
         budget = max(8, self.max_tokens - title_cost)
-        pieces = list(self._pieces(doc.text, budget))
+        pieces = list(self._pieces(text, budget))
         return [
-            Chunk(doc.doc_id, position, text, doc.title, doc.uri, doc.source, doc.metadata)
-            for position, text in enumerate(self._pack(doc.text, pieces, budget))
+            Chunk(doc.doc_id, first + position, piece, doc.title, doc.uri, doc.source, metadata)
+            for position, piece in enumerate(self._pack(text, pieces, budget))
         ]
 
     def chunk_all(self, docs: Iterable[Document]) -> Iterator[Chunk]:

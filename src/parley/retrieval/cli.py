@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from parley.cli_common import console, err_console, fail, settings_from
+from parley.cli_common import command_group, console, err_console, fail, settings_from
 from parley.retrieval.errors import RetrievalError
 from parley.retrieval.settings import RetrievalSettings
 
-index_app = typer.Typer(
-    help="Build, update, inspect and search knowledge indexes.", no_args_is_help=True
-)
+index_app = command_group("Build, update, inspect and search knowledge indexes.")
 
 SourcesArg = Annotated[
     list[str] | None,
@@ -34,12 +33,30 @@ TitleColumnOpt = Annotated[str, typer.Option(help="Title column of tables and JS
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
-def _context(ctx: typer.Context, index_dir: Path | None) -> tuple[RetrievalSettings, Path]:
+NameOpt = Annotated[
+    str | None, typer.Option("--kb", "--name", help="Knowledge base name (default: settings).")
+]
+
+
+def _context(
+    ctx: typer.Context, index_dir: Path | None, name: str | None = None
+) -> tuple[RetrievalSettings, Path, str]:
+    """Settings, folder and name of the knowledge base a command works on."""
+    from parley.retrieval.bases import KnowledgeBases
+    from parley.retrieval.errors import RetrievalError
+
     settings = settings_from(ctx)
     retrieval = settings.retrieval
     if index_dir is not None:
         retrieval = retrieval.model_copy(update={"index_dir": index_dir.expanduser()})
-    return retrieval, retrieval.index_path(settings.data_dir)
+    name = name or retrieval.index_name
+    if index_dir is not None and name != retrieval.index_name:
+        retrieval = retrieval.model_copy(update={"index_name": name})
+    try:
+        folder = KnowledgeBases(retrieval, settings.data_dir).folder(name)
+    except RetrievalError as exc:
+        fail(str(exc))
+    return retrieval, folder, name
 
 
 def _options(text_column: str | None, title_column: str) -> Any:
@@ -55,10 +72,50 @@ def _embedder(settings: RetrievalSettings) -> Any:
         return Embedder(settings.embedder, batch_size=settings.embed_batch_size)
 
 
+def _looks_like_a_path(arg: str) -> bool:
+    from parley.retrieval.settings import INDEX_NAME
+
+    return Path(arg).expanduser().exists() or not INDEX_NAME.match(arg)
+
+
+def _is_base(ctx: typer.Context, name: str) -> bool:
+    from parley.retrieval.bases import KnowledgeBases
+
+    settings = settings_from(ctx)
+    return KnowledgeBases(settings.retrieval, settings.data_dir).exists(name)
+
+
+def _name_first(ctx: typer.Context, args: list[str], what: str) -> tuple[str, list[str]]:
+    """Splits `NAME REST...`, refusing a file or folder where the name should be."""
+    if not args:
+        fail(f"name the knowledge base: parley index {what} NAME ...")
+    if _looks_like_a_path(args[0]) and not _is_base(ctx, args[0]):
+        fail(
+            f"{args[0]!r} is a file or folder, not a knowledge base name: "
+            f"parley index {what} NAME {' '.join(args)}"
+        )
+    return args[0], args[1:]
+
+
 @index_app.command("build")
 def build_command(
     ctx: typer.Context,
-    sources: SourcesArg = None,
+    args: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="NAME [SOURCES]...",
+            help="The knowledge base's name, then files, folders (recursive) or embedded "
+            "sources. No arguments: the default base from the settings' sources (the Wikipedia "
+            "summaries). Types: .txt .md .html .pdf .jsonl .parquet .csv .tsv",
+        ),
+    ] = None,
+    name: Annotated[
+        str | None,
+        typer.Option("--name", help="Name the base here; then all arguments are sources."),
+    ] = None,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Rebuild a base that exists, without asking.")
+    ] = False,
     index_dir: IndexDirOpt = None,
     index_type: Annotated[
         str | None, typer.Option("--type", help="auto, flat, ivf or hnsw.")
@@ -69,13 +126,24 @@ def build_command(
         bool | None, typer.Option("--hybrid/--no-hybrid", help="Build the BM25 index too.")
     ] = None,
     if_missing: Annotated[
-        bool, typer.Option("--if-missing", help="Keep an existing index; build only if none.")
+        bool, typer.Option("--if-missing", help="Keep an existing base; build only if none.")
     ] = False,
 ) -> None:
-    """Build an index (replacing the one there) with a progress bar."""
+    """Build a named knowledge base with a progress bar (an existing one only with --replace)."""
     from parley.retrieval.build import open_or_build
 
-    settings, folder = _context(ctx, index_dir)
+    args = list(args or [])
+    if name is None and args:
+        name, args = args[0], args[1:]
+        if not args and _looks_like_a_path(name) and not _is_base(ctx, name):
+            fail(
+                f"{name!r} is a file or folder, not a knowledge base name; name the base first: "
+                f"parley index build NAME {name}"
+            )
+    settings, folder, name = _context(ctx, index_dir, name)
+    sources = args or None
+    if sources is None and name != settings.index_name:
+        fail(f"give the sources of {name!r}: parley index build {name} FILES_OR_FOLDERS...")
     updates: dict[str, Any] = {}
     if index_type is not None:
         updates["index_type"] = index_type
@@ -85,12 +153,20 @@ def build_command(
         settings = RetrievalSettings.model_validate(settings.model_dump() | updates)
     except ValueError as exc:
         fail(str(exc))
+    exists = (folder / "manifest.json").is_file()
+    if exists and not if_missing and not replace:
+        question = f"knowledge base {name!r} exists at {folder}; replace it?"
+        if not (sys.stdin.isatty() and typer.confirm(question, default=False, err=True)):
+            fail(
+                f"knowledge base {name!r} exists; pass --replace to rebuild it, --if-missing "
+                f"to keep it, or add documents with `parley index add {name} ...`"
+            )
     try:
         result = open_or_build(
             folder,
             settings,
             _embedder(settings),
-            sources=sources or None,
+            sources=sources,
             options=_options(text_column, title_column),
             force=not if_missing,
             console=err_console,
@@ -100,27 +176,82 @@ def build_command(
     m = result.index.manifest
     recall = m.index.recall_at_10_vs_flat
     console.print(
-        f"{'built' if result.built else 'opened'} {folder}: {m.documents:,} documents, "
+        f"{'built' if result.built else 'kept'} {name!r}: {m.documents:,} documents, "
         f"{m.chunks:,} chunks, {m.index.type} index"
         + (f" (recall@10 vs flat {recall:.3f})" if m.index.type != "flat" else "")
         + f", {m.build.seconds:.1f}s ({m.build.docs_per_s or 0:.0f} docs/s)"
+        + (f", {len(result.skipped)} file(s) skipped" if result.skipped else "")
     )
+
+
+@index_app.command("list")
+def list_command(ctx: typer.Context, as_json: JsonOpt = False) -> None:
+    """List the knowledge bases of the data directory."""
+    from parley.retrieval.bases import KnowledgeBases
+
+    settings = settings_from(ctx)
+    bases = KnowledgeBases(settings.retrieval, settings.data_dir)
+    rows: list[dict[str, Any]] = []
+    for name in bases.names():
+        from parley.retrieval.manifest import Manifest
+
+        try:
+            m = Manifest.load(bases.folder(name))
+        except RetrievalError as exc:
+            rows.append({"name": name, "error": str(exc)})
+            continue
+        rows.append(
+            {
+                "name": name,
+                "default": name == bases.default,
+                "documents": m.documents,
+                "chunks": m.chunks,
+                "embedder": m.embedder.model,
+                "updated_at": m.updated_at or m.build.built_at,
+            }
+        )
+    if as_json:
+        console.print_json(json.dumps(rows))
+        return
+    if not rows:
+        console.print(
+            f"no knowledge bases in {bases.root}; build one with `parley index build NAME FILES`"
+        )
+        return
+    table = Table(title=f"knowledge bases in {bases.root}")
+    for column in ("name", "documents", "chunks", "embedder", "updated"):
+        table.add_column(column, justify="right" if column in ("documents", "chunks") else "left")
+    for row in rows:
+        if "error" in row:
+            table.add_row(row["name"], "-", "-", row["error"], "")
+            continue
+        label = row["name"] + (" (default)" if row["default"] else "")
+        table.add_row(
+            label, f"{row['documents']:,}", f"{row['chunks']:,}", row["embedder"], row["updated_at"]
+        )
+    console.print(table)
 
 
 @index_app.command("add")
 def add_command(
     ctx: typer.Context,
-    sources: Annotated[list[str], typer.Argument(help="Files, folders or embedded sources.")],
+    args: Annotated[
+        list[str],
+        typer.Argument(metavar="NAME SOURCES...", help="The base, then files or folders."),
+    ],
     index_dir: IndexDirOpt = None,
     text_column: TextColumnOpt = None,
     title_column: TitleColumnOpt = "title",
 ) -> None:
-    """Add documents to an existing index without rebuilding it (same doc replaces old)."""
+    """Add documents to a knowledge base without rebuilding it (same doc replaces old)."""
     from parley.retrieval.build import add_to_index
 
-    settings, folder = _context(ctx, index_dir)
+    name, sources = _name_first(ctx, args, "add")
+    if not sources:
+        fail(f"give the files or folders to add: parley index add {name} FILES...")
+    settings, folder, name = _context(ctx, index_dir, name)
     try:
-        docs, chunks = add_to_index(
+        result = add_to_index(
             folder,
             sources,
             settings,
@@ -130,48 +261,61 @@ def add_command(
         )
     except RetrievalError as exc:
         fail(str(exc))
-    console.print(f"added {docs:,} documents ({chunks:,} chunks) to {folder}")
+    console.print(
+        f"added {result.documents:,} documents ({result.chunks:,} chunks) to {name!r}"
+        + (f"; {len(result.skipped)} file(s) skipped" if result.skipped else "")
+    )
 
 
 @index_app.command("delete")
 def delete_command(
     ctx: typer.Context,
-    selectors: Annotated[
-        list[str], typer.Argument(help="Document ids, URIs or source specs to delete.")
+    args: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="NAME SELECTORS...", help="The base, then document ids, URIs or sources."
+        ),
     ],
     index_dir: IndexDirOpt = None,
 ) -> None:
-    """Delete documents from an index without rebuilding it."""
+    """Delete documents from a knowledge base without rebuilding it."""
     from parley.retrieval.build import delete_from_index
 
-    settings, folder = _context(ctx, index_dir)
+    name, selectors = _name_first(ctx, args, "delete")
+    if not selectors:
+        fail(f"name the documents to delete: parley index delete {name} DOC_ID...")
+    settings, folder, name = _context(ctx, index_dir, name)
     try:
         deleted = delete_from_index(folder, selectors, settings)
     except RetrievalError as exc:
         fail(str(exc))
     if not deleted:
-        fail(f"nothing in {folder} matches {', '.join(selectors)}", code=1)
-    console.print(f"deleted {len(deleted):,} documents from {folder}")
+        fail(f"nothing in {name!r} matches {', '.join(selectors)}", code=1)
+    console.print(f"deleted {len(deleted):,} documents from {name!r}")
 
 
 @index_app.command("info")
 def info_command(
-    ctx: typer.Context, index_dir: IndexDirOpt = None, as_json: JsonOpt = False
+    ctx: typer.Context,
+    name: Annotated[str | None, typer.Argument(help="The base (default: settings).")] = None,
+    index_dir: IndexDirOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Show an index's manifest and counts."""
+    """Show a knowledge base's manifest and counts."""
     from parley.retrieval.index import KnowledgeIndex
 
-    settings, folder = _context(ctx, index_dir)
+    settings, folder, name = _context(ctx, index_dir, name)
     try:
         index = KnowledgeIndex.open(folder, mmap=settings.mmap)
     except RetrievalError as exc:
         fail(str(exc))
     info = index.info()
     index.close()
+    info["name"] = name
     if as_json:
         console.print_json(json.dumps(info, default=str))
         return
-    table = Table(title=f"index {folder}", show_header=False)
+    table = Table(title=f"knowledge base {name!r} ({folder})", show_header=False)
     live = info["live"]
     assert isinstance(live, dict)
     m = index.manifest
@@ -195,21 +339,36 @@ def info_command(
 @index_app.command("search")
 def search_command(
     ctx: typer.Context,
-    query: Annotated[str, typer.Argument(help="What to look for.")],
+    args: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="[NAME] QUERY", help="The base (default: settings), then the query."
+        ),
+    ],
     k: Annotated[int, typer.Option("-k", "--top-k", min=1, max=100, help="Passages.")] = 5,
     filters: Annotated[
         list[str] | None,
         typer.Option("--filter", "-f", help="KEY=VALUE on metadata, source, title or uri."),
     ] = None,
-    hybrid: Annotated[bool | None, typer.Option("--hybrid/--no-hybrid")] = None,
+    hybrid: Annotated[
+        bool | None,
+        typer.Option(
+            "--hybrid/--no-hybrid",
+            help="Fuse keyword (BM25) and vector search, or use vectors only "
+            "(default: retrieval.hybrid; needs an index built with BM25).",
+        ),
+    ] = None,
     index_dir: IndexDirOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Search an index and show the passages with their scores and sources."""
+    """Search a knowledge base and show the passages with their scores and sources."""
     from parley.retrieval.build import open_index
     from parley.retrieval.retriever import IndexRetriever
 
-    settings, folder = _context(ctx, index_dir)
+    if len(args) > 2:
+        fail('quote the query: parley index search [NAME] "QUERY"')
+    name, query = (args[0], args[1]) if len(args) == 2 else (None, args[0])
+    settings, folder, name = _context(ctx, index_dir, name)
     if hybrid is not None:
         settings = settings.model_copy(update={"hybrid": hybrid})
     parsed: dict[str, list[str]] = {}
@@ -228,11 +387,17 @@ def search_command(
     if as_json:
         console.print_json(json.dumps([p.source_dict() | {"text": p.text} for p in passages]))
         return
-    table = Table(title=f"{query!r}")
-    for column in ("#", "score", "title", "snippet", "uri"):
+    table = Table(title=f"{query!r} in {name!r}")
+    for column in ("#", "score", "title", "where", "snippet"):
         table.add_column(column, overflow="fold")
     for rank, p in enumerate(passages, start=1):
-        table.add_row(str(rank), f"{p.rank_score:.4f}", p.title, p.snippet, p.uri)
+        source = p.source_dict()
+        where = source.get("uri") or source.get("document", "")
+        if source.get("section"):
+            where += f" § {source['section']}"
+        elif source.get("page"):
+            where += f" p. {source['page']}"
+        table.add_row(str(rank), f"{p.rank_score:.4f}", p.title, where, p.snippet)
     console.print(table)
 
 
@@ -251,7 +416,7 @@ def import_command(
     """Use an existing Faiss index plus its text table (OpenChatKit's layout), read-only."""
     from parley.retrieval.importer import import_index
 
-    _, folder = _context(ctx, index_dir)
+    _, folder, _ = _context(ctx, index_dir)
     try:
         manifest = import_index(
             folder,
@@ -279,7 +444,14 @@ def eval_retrieval(
         ),
     ] = None,
     as_json: JsonOpt = False,
-    hybrid: Annotated[bool | None, typer.Option("--hybrid/--no-hybrid")] = None,
+    hybrid: Annotated[
+        bool | None,
+        typer.Option(
+            "--hybrid/--no-hybrid",
+            help="Fuse keyword (BM25) and vector search, or use vectors only "
+            "(default: retrieval.hybrid).",
+        ),
+    ] = None,
     history: Annotated[
         bool,
         typer.Option(
@@ -288,6 +460,7 @@ def eval_retrieval(
         ),
     ] = True,
     index_dir: IndexDirOpt = None,
+    name: NameOpt = None,
     show_misses: Annotated[bool, typer.Option("--misses", help="List missed questions.")] = False,
 ) -> None:
     """Recall@1/5/10 and MRR of the index on a QA set (builds the default index if needed)."""
@@ -295,7 +468,7 @@ def eval_retrieval(
     from parley.retrieval.evaluation import dev_set_path, evaluate, followups_set_path, load_qa
     from parley.retrieval.retriever import IndexRetriever
 
-    settings, folder = _context(ctx, index_dir)
+    settings, folder, _ = _context(ctx, index_dir, name)
     if hybrid is not None:
         settings = settings.model_copy(update={"hybrid": hybrid})
     try:

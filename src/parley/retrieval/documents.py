@@ -9,6 +9,15 @@ SNIPPET_CHARS = 200
 
 
 @dataclass
+class Part:
+    """A section of a document (under a heading) or a page of a PDF."""
+
+    text: str
+    section: str = ""
+    """The heading it sits under, or `page N`."""
+
+
+@dataclass
 class Document:
     """One source document, before chunking."""
 
@@ -21,6 +30,9 @@ class Document:
     source: str = ""
     """The source spec it was loaded from (a file, folder or embedded source name)."""
     metadata: dict[str, Any] = field(default_factory=dict)
+    parts: list[Part] = field(default_factory=list)
+    """Sections or pages, chunked one by one so each chunk knows where it sits; empty for a
+    document read as one piece."""
 
     def __post_init__(self) -> None:
         if not self.doc_id:
@@ -88,10 +100,23 @@ class Passage:
             self.snippet = make_snippet(self.text)
 
     def source_dict(self) -> dict[str, Any]:
-        """What a reply carries for citation: title, URI, snippet and score."""
-        return {
+        """What a reply carries for citation: title, where in the document, snippet, score.
+
+        `uri` is a web address or empty: a file's place on the server is never sent; its name
+        (relative to the folder it was indexed from) is `document`.
+        """
+        out: dict[str, Any] = {
             "title": self.title,
-            "uri": self.uri,
+            "uri": self.uri if is_web_address(self.uri) else "",
             "snippet": self.snippet,
             "score": round(float(self.rank_score), 6),
         }
+        for key in ("document", "section", "page"):
+            value = self.metadata.get("file" if key == "document" else key)
+            if value not in (None, ""):
+                out[key] = value
+        return out
+
+
+def is_web_address(uri: str) -> bool:
+    return uri.startswith(("http://", "https://"))

@@ -6,6 +6,7 @@ Vectors are unit-normalised, so an inner product is a cosine similarity.
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Literal
@@ -41,7 +42,7 @@ def resolve_embedder_path(model: str) -> str:
 
 
 @contextlib.contextmanager
-def _torch_threads(threads: int | None) -> Iterator[None]:
+def torch_threads(threads: int | None) -> Iterator[None]:
     """Runs the block with `threads` intra-op threads, then restores the previous count."""
     previous = torch.get_num_threads()
     if threads is None or threads == previous:
@@ -85,10 +86,14 @@ class Embedder:
         # generating, other jobs) OpenMP threads wait on each other: 2 threads measured
         # 100+ ms per query against 15 ms for one.
         self.query_threads = query_threads
+        # Fast tokenizers change their padding/truncation state per call and raise "Already
+        # borrowed" when two threads do it at once (a chat query during an upload's ingestion).
+        self._tokenizer_lock = threading.Lock()
 
     def count_tokens(self, text: str) -> int:
         """Tokens of `text` for this embedder's tokenizer, without special tokens."""
-        return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+        with self._tokenizer_lock:
+            return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
 
     @torch.inference_mode()
     def embed(
@@ -115,7 +120,7 @@ class Embedder:
             else contextlib.nullcontext()
         )
         small = len(texts) < BF16_MIN_BATCH
-        with autocast, _torch_threads(self.query_threads if small else None):
+        with autocast, torch_threads(self.query_threads if small else None):
             self._embed_sorted(texts, order, out, on_batch)
         return out
 
@@ -128,13 +133,15 @@ class Embedder:
     ) -> None:
         for start in range(0, len(order), self.batch_size):
             index = order[start : start + self.batch_size]
-            batch = self.tokenizer(
-                [texts[i] for i in index],
-                padding=True,
-                truncation=True,
-                max_length=self.max_length,
-                return_tensors="pt",
-            ).to(self.device)
+            with self._tokenizer_lock:
+                batch = self.tokenizer(
+                    [texts[i] for i in index],
+                    padding=True,
+                    truncation=True,
+                    max_length=self.max_length,
+                    return_tensors="pt",
+                )
+            batch = batch.to(self.device)
             # Pooling and normalisation stay in float32 whatever the matmul precision.
             hidden = self.model(**batch).last_hidden_state.float()
             mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)

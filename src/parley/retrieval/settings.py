@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 DEFAULT_SOURCE = "wikipedia-vital-summaries"
 
-_INDEX_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+INDEX_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
 class WebSearchSettings(BaseModel):
@@ -123,6 +123,9 @@ class RetrievalSettings(BaseModel):
     similar to the query (OpenChatKit's widening); 0 turns it off."""
     expand_min_similarity: float = Field(default=0.3, ge=-1.0, le=1.0)
     """Cosine similarity to the query a neighbouring chunk needs to be pulled in."""
+    ingest_threads: int | None = Field(default=None, ge=1, le=512)
+    """Intra-op threads for bulk embedding (index builds and uploads); unset: every core this
+    process may use. Queries keep one thread (see `search_threads`)."""
     build_lock_timeout_s: float = Field(default=3600.0, gt=0)
     """How long a process waits for another one building the same index."""
     web: WebSearchSettings = Field(default_factory=WebSearchSettings)
@@ -131,7 +134,7 @@ class RetrievalSettings(BaseModel):
     @field_validator("index_name")
     @classmethod
     def _name_is_a_folder_name(cls, value: str) -> str:
-        if not _INDEX_NAME.match(value):
+        if not INDEX_NAME.match(value):
             raise ValueError("index_name must be letters, digits, '.', '_' or '-' (max 64)")
         return value
 

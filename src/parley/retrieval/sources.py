@@ -16,7 +16,7 @@ from typing import Any, ClassVar, Protocol
 from urllib.parse import quote
 
 from parley.jsonl import read_jsonl
-from parley.retrieval.documents import Document
+from parley.retrieval.documents import Document, Part
 from parley.retrieval.errors import SourceError
 from parley.retrieval.settings import DEFAULT_SOURCE
 
@@ -45,42 +45,120 @@ class FileLoader(Protocol):
 
 
 class TextLoader:
-    """Plain text and Markdown: one document per file, titled by its first heading or name."""
+    """Plain text and Markdown: one document per file, in sections under their headings.
+
+    The title is the front matter's `title:`, else a level-1 heading at the very top of the
+    file, else the file name: a heading further down names a section, not the document.
+    """
 
     extensions: ClassVar[tuple[str, ...]] = (".txt", ".md", ".markdown", ".rst")
 
     def load(self, path: Path, options: SourceOptions) -> Iterator[Document]:
         text = _read_text(path)
-        heading = re.search(r"^#{1,3}\s+(.+?)\s*#*\s*$", text, re.MULTILINE)
-        title = heading.group(1) if heading and path.suffix != ".txt" else _title_of(path)
+        title = None
+        parts: list[tuple[str, str]] = []
+        if path.suffix.lower() in (".md", ".markdown"):
+            text, title = _front_matter(text)
+            title = title or _top_heading(text)
+            parts = _markdown_sections(text)
         if text.strip():
-            yield Document(text=text.strip(), title=title, uri=str(path.resolve()))
+            yield _file_document(path, text.strip(), title or _title_of(path), parts=parts)
+
+
+_FRONT_MATTER = re.compile(r"\A---[ \t]*\n(.*?)\n(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.DOTALL)
+_ATX_HEADING = re.compile(r"^ {0,3}(#{1,6})[ \t]+(.+?)[ \t]*#*[ \t]*$")
+_FENCE = re.compile(r"^ {0,3}(```|~~~)")
+
+
+def _front_matter(text: str) -> tuple[str, str | None]:
+    """The text without its YAML front matter, and the front matter's title."""
+    match = _FRONT_MATTER.match(text)
+    if not match:
+        return text, None
+    title = None
+    for line in match.group(1).splitlines():
+        key, sep, value = line.partition(":")
+        if sep and key.strip().lower() == "title":
+            title = value.strip().strip("\"'") or None
+    return text[match.end() :], title
+
+
+def _top_heading(text: str) -> str | None:
+    """A level-1 heading (`# T` or `T` underlined with `===`) on the first non-blank line."""
+    lines = [line for line in text.splitlines() if line.strip()][:2]
+    if not lines:
+        return None
+    match = _ATX_HEADING.match(lines[0])
+    if match and len(match.group(1)) == 1:
+        return match.group(2).strip()
+    if len(lines) > 1 and re.fullmatch(r" {0,3}=+\s*", lines[1]):
+        return lines[0].strip()
+    return None
+
+
+def _markdown_sections(text: str) -> list[tuple[str, str]]:
+    """(heading, text) of each section; headings inside code fences are code, not headings."""
+    sections: list[tuple[str, list[str]]] = [("", [])]
+    fenced = False
+    for line in text.splitlines():
+        if _FENCE.match(line):
+            fenced = not fenced
+        match = None if fenced else _ATX_HEADING.match(line)
+        if match:
+            sections.append((match.group(2).strip(), [line]))
+        else:
+            sections[-1][1].append(line)
+    # A heading with nothing under it (a title above the first subheading) is no section.
+    parts = [
+        (heading, "\n".join(lines).strip())
+        for heading, lines in sections
+        if any(line.strip() for line in (lines[1:] if heading else lines))
+    ]
+    return parts if any(heading for heading, _ in parts) else []
 
 
 class HtmlLoader:
-    """HTML pages: the main text without markup, scripts, navigation or footers."""
+    """HTML pages: the main text without markup, scripts, navigation or footers, in sections
+    under their h1-h3 headings; titled by `<title>`, else the first `<h1>`."""
 
     extensions: ClassVar[tuple[str, ...]] = (".html", ".htm", ".xhtml")
     _NOISE = ("script", "style", "noscript", "nav", "header", "footer", "aside", "form", "svg")
+    _MARK = "\x00section\x00"
 
     def load(self, path: Path, options: SourceOptions) -> Iterator[Document]:
         from bs4 import BeautifulSoup
 
         soup = BeautifulSoup(_read_text(path), "html.parser")
         title_tag = soup.find("title") or soup.find("h1")
-        title = title_tag.get_text(" ", strip=True) if title_tag else _title_of(path)
+        title = title_tag.get_text(" ", strip=True) if title_tag else ""
         for tag in soup(list(self._NOISE)):
             tag.decompose()
         # Pages that mark their main content are read from it only, skipping sidebars.
         body = soup.find("main") or soup.find("article") or soup.body or soup
-        lines = (line.strip() for line in body.get_text("\n").splitlines())
-        text = "\n".join(line for line in lines if line)
+        for heading in body.find_all(["h1", "h2", "h3"]):
+            heading.insert_before(f"\n{self._MARK}{heading.get_text(' ', strip=True)}\n")
+            heading.decompose()
+        sections: list[tuple[str, list[str]]] = [("", [])]
+        for line in body.get_text("\n").splitlines():
+            line = line.strip()
+            if line.startswith(self._MARK):
+                label = line.removeprefix(self._MARK)
+                sections.append((label, [label] if label else []))
+            elif line:
+                sections[-1][1].append(line)
+        parts = [(label, "\n".join(lines)) for label, lines in sections if lines]
+        text = "\n".join(body for _, body in parts)
         if text:
-            yield Document(text=text, title=title or _title_of(path), uri=str(path.resolve()))
+            yield _file_document(
+                path,
+                text,
+                title or _title_of(path),
+                parts=parts if any(label for label, _ in parts) else [],
+            )
 
 
 class PdfLoader:
-    """PDF files: the text of every page, one document per file."""
+    """PDF files: one document per file, titled by its metadata, one section per page."""
 
     extensions: ClassVar[tuple[str, ...]] = (".pdf",)
 
@@ -94,14 +172,13 @@ class PdfLoader:
             meta_title = reader.metadata.get("/Title") if reader.metadata else None
         except (PyPdfError, OSError, ValueError) as exc:
             raise SourceError(f"{path}: not a readable PDF ({exc})") from None
-        text = "\n\n".join(page.strip() for page in pages if page.strip())
+        parts = [(f"page {n}", page.strip()) for n, page in enumerate(pages, 1) if page.strip()]
+        text = "\n\n".join(body for _, body in parts)
         if text:
-            yield Document(
-                text=text,
-                title=str(meta_title) if meta_title else _title_of(path),
-                uri=str(path.resolve()),
-                metadata={"pages": len(pages)},
-            )
+            title = str(meta_title).strip() if meta_title else ""
+            doc = _file_document(path, text, title or _title_of(path), parts=parts)
+            doc.metadata["pages"] = len(pages)
+            yield doc
 
 
 class JsonLinesLoader:
@@ -208,8 +285,23 @@ NAMED_SOURCES: dict[str, NamedSource] = {DEFAULT_SOURCE: WikipediaVitalSummaries
 SOURCE_ALIASES = {"default": DEFAULT_SOURCE, "wikipedia": DEFAULT_SOURCE}
 
 
-def load_source(spec: str, options: SourceOptions | None = None) -> Iterator[Document]:
-    """Documents of one source: an embedded source name, a file, or a folder (recursively)."""
+@dataclass(frozen=True)
+class SkippedFile:
+    """A file of a folder source that was not indexed, and why."""
+
+    path: str
+    reason: str
+
+
+def load_source(
+    spec: str, options: SourceOptions | None = None, skipped: list[SkippedFile] | None = None
+) -> Iterator[Document]:
+    """Documents of one source: an embedded source name, a file, or a folder (recursively).
+
+    In a folder, files of unknown types are skipped, and so are files that cannot be read
+    (broken PDF, no text) when a `skipped` list is given: each is appended to it with the
+    reason; without one a file that cannot be read is an error. So is a single named file.
+    """
     options = options or SourceOptions()
     name = SOURCE_ALIASES.get(spec, spec)
     if name in NAMED_SOURCES:
@@ -222,15 +314,32 @@ def load_source(spec: str, options: SourceOptions | None = None) -> Iterator[Doc
         files = sorted(
             p
             for p in path.rglob("*")
-            if p.is_file()
-            and p.suffix.lower() in FILE_LOADERS
-            and not any(part.startswith(".") for part in p.relative_to(path).parts)
+            if p.is_file() and not any(part.startswith(".") for part in p.relative_to(path).parts)
         )
-        if not files:
-            known = ", ".join(sorted(FILE_LOADERS))
-            raise SourceError(f"{path}: folder has no files of a known type ({known})")
+        known = [p for p in files if p.suffix.lower() in FILE_LOADERS]
+        if not known:
+            types = ", ".join(sorted(FILE_LOADERS))
+            raise SourceError(f"{path}: folder has no files of a known type ({types})")
         for file in files:
-            yield from _load_file(file, options, source=spec)
+            relative = file.relative_to(path).as_posix()
+            if file.suffix.lower() not in FILE_LOADERS:
+                reason = f"unsupported type {file.suffix!r}" if file.suffix else "no file extension"
+                if skipped is not None:
+                    skipped.append(SkippedFile(relative, reason))
+                continue
+            try:
+                docs = list(_load_file(file, options, source=spec))
+            except (SourceError, OSError, UnicodeError) as exc:
+                if skipped is None:
+                    raise
+                reason = str(exc).replace(str(file), relative).removeprefix(f"{relative}: ")
+                _skip(skipped, relative, reason)
+                continue
+            if not docs:
+                _skip(skipped, relative, "no text")
+            for doc in docs:
+                doc.metadata["file"] = relative
+                yield doc
     elif path.is_file():
         yield from _load_file(path, options, source=spec)
     else:
@@ -238,6 +347,12 @@ def load_source(spec: str, options: SourceOptions | None = None) -> Iterator[Doc
         raise SourceError(
             f"{spec!r} is neither an existing file or folder nor a known source ({names})"
         )
+
+
+def _skip(skipped: list[SkippedFile] | None, path: str, reason: str) -> None:
+    if skipped is None:
+        raise SourceError(f"{path}: {reason}")
+    skipped.append(SkippedFile(path, reason))
 
 
 def _load_file(path: Path, options: SourceOptions, source: str) -> Iterator[Document]:
@@ -248,6 +363,20 @@ def _load_file(path: Path, options: SourceOptions, source: str) -> Iterator[Docu
     for doc in loader.load(path, options):
         doc.source = source
         yield doc
+
+
+def _file_document(
+    path: Path, text: str, title: str, *, parts: list[tuple[str, str]] | None = None
+) -> Document:
+    """A document read from a file: known by its path, shown by its name (never the path)."""
+    return Document(
+        text=text,
+        title=title,
+        uri="",
+        doc_id=str(path.resolve()),
+        metadata={"file": path.name},
+        parts=[Part(body, label) for label, body in parts or []],
+    )
 
 
 def _read_text(path: Path) -> str:
@@ -316,16 +445,12 @@ def _row_document(
     }
     row_ref = row.get(id_column) if id_column else None
     row_ref = row_ref if row_ref not in (None, "") else number
-    uri = (
-        str(row[uri_column])
-        if uri_column and row.get(uri_column)
-        else f"{path.resolve()}#{row_ref}"
-    )
+    uri = str(row[uri_column]) if uri_column and row.get(uri_column) else ""
     title = str(row[title_column]) if title_column and row.get(title_column) else ""
     return Document(
         text=str(text).strip(),
         title=title or f"{_title_of(path)} #{row_ref}",
         uri=uri,
         doc_id=f"{path.resolve()}#{row_ref}",
-        metadata=metadata,
+        metadata={**metadata, "file": path.name},
     )

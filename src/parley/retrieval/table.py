@@ -61,6 +61,18 @@ class Row:
     vector: np.ndarray | None = None
 
 
+@dataclass
+class DocumentRow:
+    """One document as stored: its identity, title, where it came from, and its chunks."""
+
+    doc_id: str
+    title: str
+    uri: str
+    source: str
+    chunks: int
+    metadata: dict[str, Any]
+
+
 class ChunkTable:
     """SQLite table of chunks. Read-only connections for serving, writable ones for builds."""
 
@@ -203,6 +215,30 @@ class ChunkTable:
         with self._lock:
             found = self._db.execute("SELECT id FROM tombstones ORDER BY id")
             return np.fromiter((r[0] for r in found), dtype=np.int64)
+
+    def sample_titles(self, count: int) -> list[str]:
+        """Up to `count` distinct document titles, picked at random (for suggested questions)."""
+        with self._lock:
+            found = self._db.execute(
+                "SELECT title FROM (SELECT DISTINCT title FROM chunks WHERE title != '') "
+                "ORDER BY random() LIMIT ?",
+                (count,),
+            )
+            return [str(title) for (title,) in found]
+
+    def documents(self, offset: int = 0, limit: int = 100) -> list[DocumentRow]:
+        """Documents in the order they were added, with their chunk counts."""
+        with self._lock:
+            records = self._db.execute(
+                "SELECT doc_id, MIN(title), MIN(uri), MIN(source), COUNT(*), MIN(metadata) "
+                "FROM chunks GROUP BY doc_id ORDER BY MIN(id) LIMIT ? OFFSET ?",
+                (limit, offset),
+            ).fetchall()
+        out = []
+        for doc_id, title, uri, source, chunks, metadata in records:
+            meta = json.loads(metadata) if metadata else {}
+            out.append(DocumentRow(doc_id, title, uri, source, int(chunks), meta))
+        return out
 
     def source_counts(self) -> dict[str, int]:
         with self._lock:

@@ -14,9 +14,10 @@ from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from parley.server.deps import ServerState, authenticate, state_of
-from parley.server.errors import STATUS_OF_KIND, error_response
+from parley.server.errors import STATUS_OF_KIND, error_response, field_path
+from parley.server.knowledge import is_upload
 from parley.server.limits import Overloaded
-from parley.server.routes import openai_routes, sagemaker, sessions, system, ui
+from parley.server.routes import knowledge, openai_routes, sagemaker, sessions, system, ui
 from parley.server.settings import ServerSettings
 from parley.server.streaming import StreamingReply, complete, open_stream, record_reply
 from parley.service import ChatService, ServiceError
@@ -56,7 +57,8 @@ class LimitsAndMetrics:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        limit = self.state.settings.max_body_bytes
+        settings = self.state.settings
+        limit = settings.max_upload_bytes if is_upload(scope) else settings.max_body_bytes
         status = 500
         message = f"request body larger than {limit} bytes"
         length = dict(scope["headers"]).get(b"content-length", b"0")
@@ -102,6 +104,7 @@ def create_app(service: ChatService, settings: ServerSettings | None = None) -> 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
+        state.knowledge.close()
         service.close()
 
     app = FastAPI(title="Parley", version="0.1.0", lifespan=lifespan)
@@ -111,21 +114,32 @@ def create_app(service: ChatService, settings: ServerSettings | None = None) -> 
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> Response:
-        kinds = {401: "unauthorized", 404: "not_found", 405: "method_not_allowed"}
+        codes = {
+            401: "invalid_api_key",
+            403: "permission_denied",
+            404: "not_found",
+            405: "method_not_allowed",
+            413: "request_too_large",
+            415: "unsupported_media_type",
+        }
         return error_response(
             exc.status_code,
             str(exc.detail),
-            kinds.get(exc.status_code, "invalid_request"),
+            codes.get(exc.status_code),
             getattr(exc, "headers", None),
         )
 
     @app.exception_handler(RequestValidationError)
-    async def validation_error(_: Request, exc: RequestValidationError) -> Response:
-        problems = []
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        problems, params = [], []
         for error in exc.errors():
-            where = ".".join(str(p) for p in error["loc"] if p != "body") or "body"
-            problems.append(f"{where}: {error['msg']}")
-        return error_response(422, "; ".join(problems), "invalid_request")
+            where = field_path(error["loc"]) or "body"
+            params.append(where)
+            message = str(error["msg"]).removeprefix("Value error, ")
+            problems.append(f"{where}: {message}")
+        # The OpenAI API answers 400 (clients raise BadRequestError); 422 elsewhere.
+        status = 400 if request.url.path.startswith("/v1/") else 422
+        return error_response(status, "; ".join(problems), "invalid_value", param=params[0])
 
     @app.exception_handler(BodyTooLarge)
     async def too_large(_: Request, exc: BodyTooLarge) -> Response:
@@ -133,17 +147,25 @@ def create_app(service: ChatService, settings: ServerSettings | None = None) -> 
 
     @app.exception_handler(Overloaded)
     async def overloaded(_: Request, exc: Overloaded) -> Response:
-        return error_response(429, str(exc), "rate_limited", {"Retry-After": str(exc.retry_after)})
+        return error_response(
+            429, str(exc), "rate_limit_exceeded", {"Retry-After": str(exc.retry_after)}
+        )
 
     @app.exception_handler(ServiceError)
     async def service_error(_: Request, exc: ServiceError) -> Response:
-        return error_response(STATUS_OF_KIND[exc.kind], str(exc), exc.kind)
+        # `code` and `param` where the router knows more than the service's `kind`.
+        code, param = getattr(exc, "code", exc.kind), getattr(exc, "param", None)
+        return error_response(STATUS_OF_KIND[exc.kind], str(exc), code, param=param)
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> Response:
         log.exception("unhandled error")
-        return error_response(500, f"internal error: {type(exc).__name__}", "internal_error")
+        return error_response(500, f"internal error: {type(exc).__name__}")
 
-    for module in (system, sagemaker, openai_routes, sessions, ui):
+    for module in (system, sagemaker, openai_routes, sessions, knowledge, ui):
         app.include_router(module.router)
+    if settings.engine_api:
+        from parley.server.routes import completions
+
+        app.include_router(completions.router)
     return app

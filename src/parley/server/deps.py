@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from fastapi import HTTPException, Request
 
-from parley.server.auth import KeyRing
+from parley.server.auth import OWNER_COOKIE, KeyRing, browser_owner
+from parley.server.knowledge import ServerKnowledge
 from parley.server.limits import GenerationGate, RateLimiter
 from parley.server.metrics import Metrics
 from parley.server.settings import ServerSettings
@@ -22,6 +23,7 @@ class ServerState:
         self.gate = GenerationGate(settings.max_active_generations, settings.max_queued_generations)
         self.metrics = Metrics()
         self.ready = True
+        self.knowledge = ServerKnowledge.for_service(service, settings)
 
 
 def state_of(request: Request) -> ServerState:
@@ -31,7 +33,8 @@ def state_of(request: Request) -> ServerState:
 
 
 def authenticate(request: Request) -> str | None:
-    """The owner id of the request's API key (None on an open server); 401 otherwise.
+    """The owner id of the request's API key, or on an open server of the browser's owner
+    cookie (None for clients without one); 401 for a missing or wrong key.
 
     Also applies the per-client rate limit.
     """
@@ -45,4 +48,6 @@ def authenticate(request: Request) -> str | None:
         raise HTTPException(401, str(exc), headers={"WWW-Authenticate": "Bearer"}) from None
     client = owner or (request.client.host if request.client else "unknown")
     state.rate_limiter.check(client)
+    if state.keys.open:  # each browser sees its own sessions; API clients have no cookie
+        return browser_owner(request.cookies.get(OWNER_COOKIE))
     return owner

@@ -8,7 +8,8 @@ LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 
 
 
 class Metrics:
-    """Requests, latencies, tokens, time to first token, moderation, retrieval, queue depth."""
+    """Requests, latencies, tokens, time to first token, moderation, feedback, retrieval,
+    queue depth."""
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
@@ -36,6 +37,9 @@ class Metrics:
             "Moderation decisions",
             ["direction", "action", "label"],
             registry=r,
+        )
+        self.feedback = Counter(
+            "parley_feedback", "Ratings of assistant turns", ["rating"], registry=r
         )
         self.retrieval_latency = Histogram(
             "parley_retrieval_seconds", "Retrieval latency", buckets=LATENCY_BUCKETS, registry=r

@@ -9,6 +9,17 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 _HASHED = re.compile(r"^sha256:[0-9a-f]{64}$")
 
 
+class KnowledgeBaseAccess(BaseModel):
+    """Which knowledge bases one API key may read and write (`*` means all)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    read: list[str] = Field(default_factory=lambda: ["*"])
+    """Bases it may search and list (chat requests, `GET /v1/knowledge_bases...`)."""
+    write: list[str] = Field(default_factory=list)
+    """Bases it may upload to and delete from (a new name creates that base)."""
+
+
 class ServerSettings(BaseModel):
     """HTTP server, access control and limits."""
 
@@ -37,6 +48,21 @@ class ServerSettings(BaseModel):
     """Requests per minute per API key (or per client address when open); 0 turns it off."""
     ui: bool = True
     """Serve the web chat page at `/`."""
+    engine_api: bool = False
+    """Also serve the bare engine (`/v1/completions`, `/tokenize`, `/apply-template`), for
+    other Parleys whose `openai` engine points here. It skips moderation, retrieval and
+    sessions: turn it on only where those clients are trusted."""
+    knowledge_base_access: dict[str, KnowledgeBaseAccess] = Field(default_factory=dict)
+    """Per API key hash (`sha256:...`, as in `api_keys`) or `*` (every other key): the
+    knowledge bases it may read and write. A key with no entry (and no `*`) reads every base
+    and writes none. On an open server (no keys, loopback only) everything is allowed."""
+    uploads: bool = True
+    """Accept document uploads and deletions over HTTP (still subject to the access rules)."""
+    max_upload_bytes: int = Field(default=20_000_000, ge=1_000, le=2_000_000_000)
+    """Largest upload request (`POST /v1/knowledge_bases/NAME/documents`); other requests are
+    held to `max_body_bytes`."""
+    max_upload_files: int = Field(default=50, ge=1, le=10_000)
+    """Most files in one upload request."""
 
     @field_validator("api_keys")
     @classmethod
@@ -47,3 +73,14 @@ class ServerSettings(BaseModel):
             if key.startswith("sha256:") and not _HASHED.match(key):
                 raise ValueError("a hashed key is 'sha256:' followed by 64 lowercase hex digits")
         return keys
+
+    @field_validator("knowledge_base_access")
+    @classmethod
+    def _access_keys(cls, rules: dict[str, KnowledgeBaseAccess]) -> dict[str, KnowledgeBaseAccess]:
+        for key in rules:
+            if key != "*" and not _HASHED.match(key):
+                raise ValueError(
+                    f"knowledge_base_access keys are API key hashes ('sha256:' and 64 hex "
+                    f"digits, see `parley keys hash`) or '*'; got {key[:12]!r}..."
+                )
+        return rules

@@ -2,7 +2,9 @@
 
 from parley.sessions.base import (
     ANY_OWNER,
+    Feedback,
     InvalidSessionId,
+    NotAnAnswer,
     Session,
     SessionError,
     SessionExists,
@@ -11,6 +13,7 @@ from parley.sessions.base import (
     SessionStore,
     SessionSummary,
     StoredTurn,
+    TurnNotFound,
     VersionConflict,
 )
 from parley.sessions.factory import STORES, build_session_store
@@ -19,7 +22,9 @@ from parley.sessions.settings import SessionSettings
 __all__ = [
     "ANY_OWNER",
     "STORES",
+    "Feedback",
     "InvalidSessionId",
+    "NotAnAnswer",
     "Session",
     "SessionError",
     "SessionExists",
@@ -29,6 +34,7 @@ __all__ = [
     "SessionStore",
     "SessionSummary",
     "StoredTurn",
+    "TurnNotFound",
     "VersionConflict",
     "build_session_store",
 ]

@@ -30,6 +30,25 @@ def _to_utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
+Rating = Literal["good", "bad"]
+
+
+class Feedback(BaseModel):
+    """A person's rating of an assistant turn: thumbs up (`good`) or down (`bad`)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    rating: Rating
+    comment: str | None = Field(default=None, max_length=2000)
+    """Optional words on what was good or wrong."""
+    time: AwareDatetime = Field(default_factory=utc_now)
+
+    @field_validator("time")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        return _to_utc(value)
+
+
 class StoredTurn(BaseModel):
     """One message of a conversation, with what produced or judged it."""
 
@@ -45,6 +64,8 @@ class StoredTurn(BaseModel):
     """Retrieval citations."""
     params: dict[str, Any] = Field(default_factory=dict)
     """Generation parameters used."""
+    feedback: Feedback | None = None
+    """The rating of an assistant turn, when someone gave one."""
 
     @field_validator("time")
     @classmethod
@@ -117,6 +138,14 @@ class SessionFull(SessionError):
 
 class VersionConflict(SessionError):
     """The session changed since the version the caller expected."""
+
+
+class TurnNotFound(SessionError):
+    """The session has no turn with that index."""
+
+
+class NotAnAnswer(SessionError, ValueError):
+    """Feedback goes on assistant turns only."""
 
 
 class InvalidSessionId(SessionError, ValueError):
@@ -203,6 +232,22 @@ class SessionStore(ABC):
         """
 
     @abstractmethod
+    def set_feedback(
+        self,
+        session_id: str,
+        turn: int,
+        feedback: Feedback | None,
+        *,
+        owner: OwnerFilter = ANY_OWNER,
+    ) -> Session:
+        """Rate assistant turn `turn` (0-based, as in `turns`); None removes the rating.
+
+        Not a change of the conversation: version, updated_at and expiry stay. SessionNotFound
+        when missing, expired or foreign; TurnNotFound past the last turn; NotAnAnswer for a
+        user turn.
+        """
+
+    @abstractmethod
     def rename(self, session_id: str, title: str, *, owner: OwnerFilter = ANY_OWNER) -> Session:
         """Set the title (counts as a change: version, updated_at and expiry move on)."""
 
@@ -256,6 +301,14 @@ class SessionStore(ABC):
         if expected is None or version == expected:
             return None
         return VersionConflict(f"session {session_id!r} is at version {version}, not {expected}")
+
+    @staticmethod
+    def check_feedback_target(session_id: str, turn: int, role: str | None) -> None:
+        """TurnNotFound when turn `turn` does not exist (role None), NotAnAnswer for a user's."""
+        if role is None or turn < 0:
+            raise TurnNotFound(f"session {session_id!r} has no turn {turn}")
+        if role != "assistant":
+            raise NotAnAnswer(f"turn {turn} of session {session_id!r} is the user's; rate replies")
 
     @staticmethod
     def check_list_args(limit: int, offset: int) -> None:

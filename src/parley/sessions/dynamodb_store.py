@@ -22,6 +22,7 @@ from parley.registry import Shared
 from parley.sessions.base import (
     ANY_OWNER,
     Clock,
+    Feedback,
     OwnerFilter,
     Session,
     SessionError,
@@ -418,6 +419,39 @@ class DynamoDBSessionStore(SessionStore):
         if item is None:
             raise self._why_not(session_id, owner, now, expected_version, len(turns))
         return self._session(item)
+
+    def set_feedback(
+        self,
+        session_id: str,
+        turn: int,
+        feedback: Feedback | None,
+        *,
+        owner: OwnerFilter = ANY_OWNER,
+    ) -> Session:
+        # Turns are JSON strings in the `turns` list: the rated one is replaced in place, on
+        # the condition that it is still what was read (turns never change otherwise).
+        check_session_id(session_id)
+        for _ in range(3):
+            now = self.now()
+            item = self._get_item(session_id)
+            if item is None or not self._live(item, owner, now):
+                raise SessionNotFound(f"session {session_id!r} not found")
+            stored = item["turns"]["L"]
+            old = stored[turn]["S"] if 0 <= turn < len(stored) else None
+            rated = StoredTurn.model_validate_json(old) if old is not None else None
+            self.check_feedback_target(session_id, turn, rated.role if rated else None)
+            assert rated is not None and old is not None
+            new = rated.model_copy(update={"feedback": feedback})
+            values: dict[str, Any] = {
+                ":now": _s(_time(now)),
+                ":old": _s(old),
+                ":new": _s(new.model_dump_json()),
+            }
+            condition = self._write_condition(owner, values) + f" AND #turns[{turn}] = :old"
+            updated = self._update(session_id, f"SET #turns[{turn}] = :new", condition, values)
+            if updated is not None:
+                return self._session(updated)
+        raise VersionConflict(f"session {session_id!r} kept changing; retry the rating")
 
     def rename(self, session_id: str, title: str, *, owner: OwnerFilter = ANY_OWNER) -> Session:
         check_session_id(session_id)

@@ -16,6 +16,7 @@ from parley.registry import Shared
 from parley.sessions.base import (
     ANY_OWNER,
     Clock,
+    Feedback,
     OwnerFilter,
     Session,
     SessionError,
@@ -73,6 +74,10 @@ MIGRATIONS: tuple[Migration, ...] = (
         "CREATE INDEX parley_sessions_updated ON parley_sessions (updated_at DESC)",
         "CREATE INDEX parley_sessions_expires ON parley_sessions (expires_at) "
         "WHERE expires_at IS NOT NULL",
+    ),
+    Migration(
+        "turn feedback: thumbs up/down and a comment on assistant turns (JSONB or NULL)",
+        "ALTER TABLE parley_turns ADD COLUMN feedback JSONB",
     ),
 )
 
@@ -181,7 +186,7 @@ class PostgresSessionStore(SessionStore):
         with conn.cursor(row_factory=dict_row) as cursor:
             rows = cursor.execute(
                 "SELECT s.id, s.owner, s.title, s.created_at, s.updated_at, s.expires_at, "
-                "s.version, t.role, t.text, t.time, t.labels, t.sources, t.params "
+                "s.version, t.role, t.text, t.time, t.labels, t.sources, t.params, t.feedback "
                 "FROM parley_sessions s LEFT JOIN parley_turns t ON t.session_id = s.id "
                 "WHERE s.id = %s ORDER BY t.seq",
                 (session_id,),
@@ -196,6 +201,7 @@ class PostgresSessionStore(SessionStore):
                 labels=r["labels"],
                 sources=r["sources"],
                 params=r["params"],
+                feedback=r["feedback"],
             )
             for r in rows
             if r["role"] is not None
@@ -272,8 +278,8 @@ class PostgresSessionStore(SessionStore):
             with conn.cursor() as cursor:
                 cursor.executemany(
                     "INSERT INTO parley_turns "
-                    "(session_id, seq, role, text, time, labels, sources, params) "
-                    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+                    "(session_id, seq, role, text, time, labels, sources, params, feedback) "
+                    "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
                     [
                         (
                             session_id,
@@ -284,11 +290,37 @@ class PostgresSessionStore(SessionStore):
                             Jsonb(d["labels"]),
                             Jsonb(d["sources"]),
                             Jsonb(d["params"]),
+                            Jsonb(d["feedback"]) if d["feedback"] is not None else None,
                         )
                         for i, (t, d) in enumerate(zip(turns, dumped, strict=True))
                     ],
                 )
             self._touch(conn, session_id, now, turns=len(turns))
+            return self._load(conn, session_id)  # type: ignore[return-value]
+
+    def set_feedback(
+        self,
+        session_id: str,
+        turn: int,
+        feedback: Feedback | None,
+        *,
+        owner: OwnerFilter = ANY_OWNER,
+    ) -> Session:
+        check_session_id(session_id)
+        with self._transaction() as conn:
+            row = self._row(conn, session_id, lock=True)
+            if row is None or not self._live(row, owner, self.now()):
+                raise SessionNotFound(f"session {session_id!r} not found")
+            found = conn.execute(
+                "SELECT role FROM parley_turns WHERE session_id = %s AND seq = %s",
+                (session_id, turn),
+            ).fetchone()
+            self.check_feedback_target(session_id, turn, found[0] if found else None)
+            value = Jsonb(feedback.model_dump(mode="json")) if feedback else None
+            conn.execute(
+                "UPDATE parley_turns SET feedback = %s WHERE session_id = %s AND seq = %s",
+                (value, session_id, turn),
+            )
             return self._load(conn, session_id)  # type: ignore[return-value]
 
     def rename(self, session_id: str, title: str, *, owner: OwnerFilter = ANY_OWNER) -> Session:

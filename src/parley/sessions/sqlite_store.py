@@ -20,6 +20,7 @@ from parley.registry import Shared
 from parley.sessions.base import (
     ANY_OWNER,
     Clock,
+    Feedback,
     OwnerFilter,
     Session,
     SessionError,
@@ -65,6 +66,10 @@ MIGRATIONS: tuple[Migration, ...] = (
         "CREATE INDEX sessions_owner_updated ON sessions (owner, updated_at DESC)",
         "CREATE INDEX sessions_updated ON sessions (updated_at DESC)",
         "CREATE INDEX sessions_expires ON sessions (expires_at) WHERE expires_at IS NOT NULL",
+    ),
+    Migration(
+        "turn feedback: thumbs up/down and a comment on assistant turns (JSON or NULL)",
+        "ALTER TABLE turns ADD COLUMN feedback TEXT",
     ),
 )
 
@@ -216,9 +221,10 @@ class SQLiteSessionStore(SessionStore):
                 labels=json.loads(labels),
                 sources=json.loads(sources),
                 params=json.loads(params),
+                feedback=Feedback.model_validate_json(feedback) if feedback else None,
             )
-            for role, text, time, labels, sources, params in conn.execute(
-                "SELECT role, text, time, labels, sources, params FROM turns "
+            for role, text, time, labels, sources, params, feedback in conn.execute(
+                "SELECT role, text, time, labels, sources, params, feedback FROM turns "
                 "WHERE session_id = ? ORDER BY seq",
                 (row["id"],),
             )
@@ -246,6 +252,7 @@ class SQLiteSessionStore(SessionStore):
             json.dumps(data["labels"]),
             json.dumps(data["sources"]),
             json.dumps(data["params"]),
+            turn.feedback.model_dump_json() if turn.feedback else None,
         )
 
     # -- the interface --------------------------------------------------------------------
@@ -304,8 +311,9 @@ class SQLiteSessionStore(SessionStore):
                 raise conflict
             self.check_room(session_id, count, len(turns))
             conn.executemany(
-                "INSERT INTO turns (session_id, seq, role, text, time, labels, sources, params) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO turns "
+                "(session_id, seq, role, text, time, labels, sources, params, feedback) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [self._turn_row(session_id, count + i, t) for i, t in enumerate(turns)],
             )
             self._touch(conn, session_id, now, turns=len(turns))
@@ -323,6 +331,29 @@ class SQLiteSessionStore(SessionStore):
                 session_id,
             ),
         )
+
+    def set_feedback(
+        self,
+        session_id: str,
+        turn: int,
+        feedback: Feedback | None,
+        *,
+        owner: OwnerFilter = ANY_OWNER,
+    ) -> Session:
+        check_session_id(session_id)
+        with self._transaction(write=True) as conn:
+            row = self._session_row(conn, session_id)
+            if row is None or not self._live(row, owner, to_us(self.now())):
+                raise SessionNotFound(f"session {session_id!r} not found")
+            found = conn.execute(
+                "SELECT role FROM turns WHERE session_id = ? AND seq = ?", (session_id, turn)
+            ).fetchone()
+            self.check_feedback_target(session_id, turn, found[0] if found else None)
+            conn.execute(
+                "UPDATE turns SET feedback = ? WHERE session_id = ? AND seq = ?",
+                (feedback.model_dump_json() if feedback else None, session_id, turn),
+            )
+            return self._session(conn, row)
 
     def rename(self, session_id: str, title: str, *, owner: OwnerFilter = ANY_OWNER) -> Session:
         check_session_id(session_id)

@@ -1,15 +1,23 @@
-"""Sessions API: list, create, read (export), rename and delete the caller's conversations."""
+"""Sessions API: list, create, read (export), rename, delete and rate the caller's
+conversations."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
 
 from parley.server.deps import authenticate, state_of
-from parley.server.schemas import SessionCreate, SessionRename
+from parley.server.schemas import FeedbackBody, SessionCreate, SessionRename
 from parley.service import ServiceError
-from parley.sessions.base import InvalidSessionId, SessionNotFound, SessionStore
+from parley.sessions.base import (
+    Feedback,
+    InvalidSessionId,
+    NotAnAnswer,
+    SessionNotFound,
+    SessionStore,
+    TurnNotFound,
+)
 
 router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
 
@@ -86,3 +94,31 @@ def delete_session(
     if not deleted:
         raise HTTPException(404, f"session {session_id} not found")
     return Response(status_code=204)
+
+
+@router.post("/{session_id}/turns/{turn}/feedback")
+def rate_turn(
+    session_id: str,
+    body: FeedbackBody,
+    request: Request,
+    turn: int = Path(ge=0, le=100_000, description="0-based index in the session's turns."),
+    owner: str | None = Depends(authenticate),
+) -> dict[str, Any]:
+    """Thumbs up (`good`) or down (`bad`) on an assistant turn, with an optional comment;
+    `{"rating": null}` removes it. Ratings travel with `parley sessions export`."""
+    store = store_of(request)
+    feedback = Feedback(rating=body.rating, comment=body.comment) if body.rating else None
+    try:
+        store.set_feedback(session_id, turn, feedback, owner=owner)
+    except (SessionNotFound, InvalidSessionId):
+        raise HTTPException(404, f"session {session_id} not found") from None
+    except TurnNotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+    except NotAnAnswer as exc:
+        raise HTTPException(400, str(exc)) from None
+    state_of(request).metrics.feedback.labels(body.rating or "removed").inc()
+    return {
+        "session_id": session_id,
+        "turn": turn,
+        "feedback": feedback.model_dump(mode="json") if feedback else None,
+    }
