@@ -28,6 +28,7 @@ app.add_typer(eval_app, name="eval")
 def _mount_components() -> None:
     # Each component brings its own commands, through the same Typer interface.
     from parley.deploy.cli import deploy_app
+    from parley.evaluation.cli import eval_answers
     from parley.finetune.cli import finetune_app
     from parley.moderation.cli import moderate, moderation_app
     from parley.retrieval.cli import eval_retrieval, index_app
@@ -40,6 +41,7 @@ def _mount_components() -> None:
     app.add_typer(deploy_app, name="deploy")
     app.command("moderate")(moderate)
     eval_app.command("retrieval")(eval_retrieval)
+    eval_app.command("answers")(eval_answers)
 
 
 _mount_components()

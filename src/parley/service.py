@@ -17,6 +17,7 @@ from typing import Any, Literal, Protocol
 from pydantic import ValidationError
 
 from parley.engines.base import ChatEngine, EngineError, Turn, UnsupportedRequest
+from parley.engines.citations import CitationFilter
 from parley.engines.formats import FittedPrompt, PromptFormat, PromptTooLong, fit_prompt
 from parley.engines.generation import Generation
 from parley.engines.params import GenerationParams, describe_params_error
@@ -333,8 +334,10 @@ class ChatService:
             self.engine, prompt.text, request.params, self.prompt_format.stop_words
         )
         checker = self.moderation.output_check() if self.moderation else None
+        # Citation marks must point at a source the user is shown ([4] of 3 is dropped).
+        citations = CitationFilter(len(reply.sources))
         try:
-            yield from self._generate(generation, checker, shown)
+            yield from self._generate(generation, citations, checker, shown)
         finally:
             generation.close()
             self._settle(reply, generation, checker, shown)
@@ -366,18 +369,27 @@ class ChatService:
 
     @staticmethod
     def _generate(
-        generation: Generation, checker: OutputCheck | None, shown: list[str]
+        generation: Generation,
+        citations: CitationFilter,
+        checker: OutputCheck | None,
+        shown: list[str],
     ) -> Iterator[ChatEvent]:
-        """Stream what passes the output check; stop at a cut (the caller closes the model)."""
+        """Stream what passes the citation and output checks; stop at a cut (the caller
+        closes the model)."""
         try:
             for piece in generation:
+                piece = citations.feed(piece)
                 safe = checker.feed(piece) if checker else piece
                 if safe:
                     shown.append(safe)
                     yield Delta(safe)
                 if checker and checker.blocked:
                     return
-            tail = checker.finish() if checker else ""
+            held = citations.flush()
+            tail = checker.feed(held) if checker else held
+            if checker and checker.blocked:
+                return
+            tail += checker.finish() if checker else ""
             if tail:
                 shown.append(tail)
                 yield Delta(tail)

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from parley.moderation.streaming import StreamingChecker
     from parley.retrieval.bases import KnowledgeBases
     from parley.retrieval.documents import Passage
+    from parley.retrieval.focus import SentenceEmbedder
     from parley.retrieval.retriever import Retriever
     from parley.retrieval.settings import RetrievalSettings
 
@@ -41,11 +42,14 @@ class KnowledgeRetrieval:
         *,
         bases: KnowledgeBases | None = None,
         web: Retriever | None = None,
+        embedder: SentenceEmbedder | None = None,
     ) -> None:
         self.retriever = retriever
         self.settings = settings
         self.bases = bases
         self.web = web
+        self.embedder = embedder
+        """Chooses the sentences put into the prompt (`context_sentences`)."""
 
     def retriever_for(self, knowledge_base: str | None = None) -> Retriever:
         """The retriever of `knowledge_base` (None: the default); NotFound for an unknown one."""
@@ -83,6 +87,12 @@ class KnowledgeRetrieval:
             # A failing web search must not take the chat down: answer without context.
             log.warning("retrieval skipped: %s", exc)
             return None, []
+        if self.settings.context_sentences and self.embedder is not None:
+            from parley.retrieval.focus import focus_passages
+
+            passages = focus_passages(
+                passages, query, self.embedder, self.settings.context_sentences
+            )
         context, used = build_context(passages, count_tokens, self.settings.context_tokens)
         return context or None, used
 
@@ -188,7 +198,8 @@ def build_retrieval(
         bases.folder(), config, embedder, progress=shared.progress, console=Console(stderr=True)
     )
     bases.adopt(bases.default, built.index)
-    return KnowledgeRetrieval(None, config, bases=bases, web=web)
+    focus = embedder if config.context_sentences else None
+    return KnowledgeRetrieval(None, config, bases=bases, web=web, embedder=focus)
 
 
 def shared_for(settings: Settings, *, progress: bool = True) -> Shared:
@@ -249,7 +260,12 @@ def build_service(
     engine_settings = settings.model.model_copy(update={"threads": plan.engine})
     engine = build_engine(engine_settings, shared=shared, concurrent=concurrent)
     shared.engine = engine
-    prompt_format = build_format(settings.model.format, engine, settings.model.system_prompt)
+    prompt_format = build_format(
+        settings.model.format,
+        engine,
+        settings.model.system_prompt,
+        settings.model.context_placement,
+    )
     store = STORES.build(settings.sessions.store, settings.sessions, shared) if sessions else None
     service = ChatService(
         engine,

@@ -22,6 +22,10 @@ class ModelSettings(BaseModel):
     """Prompt format; `auto` uses the model's chat template when it has one."""
     system_prompt: str = "You are a helpful assistant."
     """System prompt for the chat-template format (OpenChatKit's format has none)."""
+    context_placement: Literal["user", "system"] = "user"
+    """chat-template format: the retrieved passages go into the user's message, before the
+    question (`user`), or into the system message (`system`). OpenChatKit's format always
+    puts them in a `<human>:` turn of their own."""
     context_window: int | None = Field(default=None, ge=256)
     """Tokens the model attends to; the model's own limit when unset (at most 4096 on CPU)."""
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
