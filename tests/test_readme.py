@@ -31,6 +31,11 @@ BIN = Path(sys.executable).parent
 SLOW_EVAL = "minutes on 2 cores; benchmarks/retrieval.py runs the same evaluation"
 PLACEHOLDER = "stands for the reader's own files or knowledge base (manuals, ./docs, tuned/)"
 READERS_SET = "DATA.jsonl stands for the reader's own labelled set"
+SERVES = "serves until stopped; the test's own `parley serve` is this command"
+AWS = (
+    "needs AWS; tests/deploy/test_sagemaker.py runs these commands against a local moto "
+    "server and a stand-in of SageMaker's runtime"
+)
 NOT_RUN = {
     "make serve": "serves until stopped; the same `parley serve` runs here for the examples",
     "make test": "the whole suite, this test included",
@@ -63,6 +68,32 @@ NOT_RUN = {
     "parley eval retrieval followups [--no-history]": SLOW_EVAL,
     "parley moderation train DATA.jsonl [--dev DEV.jsonl]": READERS_SET,
     "parley moderation eval DATA.jsonl [--json]": READERS_SET,
+    "parley chat --kb manuals": PLACEHOLDER,
+    "parley serve --kb manuals": PLACEHOLDER,
+    'curl -s localhost:8080/v1/chat/completions -d \'{"messages": [{"role": "user", '
+    '"content": "How do I start the pump?"}], "knowledge_base": "manuals"}\'': PLACEHOLDER,
+    "parley eval answers [wiki-dev | wiki-test | docs-dev | QA.jsonl] [--kb NAME] [--model M] "
+    "[--no-retrieval] [--limit N] [--json] [--show]": (
+        "answers every question of a set with the real model (minutes); tests/evaluation runs "
+        "it on a few questions"
+    ),
+    ".venv/bin/parley serve": SERVES,
+    ".venv/bin/parley sessions export --format openai --rated good --out good.jsonl": (
+        "writes good.jsonl into the checkout; tests/finetune/test_cli.py runs the export"
+    ),
+    ".venv/bin/parley serve --model tuned/": PLACEHOLDER,
+    "parley deploy djl ./parley-neox --model togethercomputer/GPT-NeoXT-Chat-Base-20B "
+    "--tensor-parallel-degree 4 --dtype fp16 "
+    "--index-s3-url s3://my-bucket/indexes/default.tar.gz": (
+        "writes a model folder into the checkout; tests/deploy/test_djl.py writes this artifact "
+        "(a hub id, these options) into a temporary folder"
+    ),
+    "parley deploy sagemaker ./parley-neox.tar.gz --name parley-neox --bucket my-bucket "
+    "--role arn:aws:iam::123456789012:role/SageMakerRole --image-uri <a DJL/LMI image URI> "
+    "--instance-type ml.g5.12xlarge --wait": AWS,
+    'parley deploy invoke parley-neox "Who painted the Mona Lisa?"': AWS,
+    'parley deploy invoke parley-neox "When?" --session-id <id> --stream': AWS,
+    "parley deploy delete parley-neox": AWS,
 }
 
 
@@ -78,7 +109,8 @@ def shell_lines() -> list[str]:
     for language, body in code_blocks():
         if language not in ("bash", "sh", "shell", "console"):
             continue
-        for line in body.splitlines():
+        # A trailing backslash continues the command on the next line, as in bash.
+        for line in re.sub(r"\\\n\s*", "", body).splitlines():
             command = re.split(r"\s+#\s", line, maxsplit=1)[0].strip()
             if command and not command.startswith("#"):
                 lines.append(command)
