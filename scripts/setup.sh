@@ -44,6 +44,42 @@ if [ "${PARLEY_SKIP_LLAMA_CPP:-0}" != "1" ] && ! "$VENV/bin/python" -c 'import l
   fi
 fi
 
+# llama.cpp's own server (`llama-server`), which decodes concurrent requests together: the
+# engine `parley serve` runs GGUF models on. Built from the llama.cpp source vendored in the
+# same llama-cpp-python sdist, with the same CPU flags, and cached per machine like the wheel.
+# PARLEY_SKIP_LLAMA_SERVER=1 skips it; without it, `parley serve` runs GGUF models in-process.
+if [ "${PARLEY_SKIP_LLAMA_SERVER:-0}" != "1" ]; then
+  CMAKE_ARGS_VALUE=$(scripts/llama_cmake_args.sh)
+  key=$(printf 'server %s %s' "$LLAMA_VERSION" "$CMAKE_ARGS_VALUE" | sha1sum | cut -c1-12)
+  server_dir="${XDG_CACHE_HOME:-$HOME/.cache}/parley/llama-server-$key"
+  if [ ! -x "$server_dir/llama-server" ]; then
+    if command -v cmake >/dev/null && command -v c++ >/dev/null; then
+      say "building llama.cpp's llama-server (llama-cpp-python $LLAMA_VERSION's source; once per machine, minutes)"
+      work=$(mktemp -d)
+      # shellcheck disable=SC2086 # CMAKE_ARGS_VALUE is a list of flags
+      if "$PIP" download -q --no-deps --no-binary :all: -d "$work" "llama-cpp-python==$LLAMA_VERSION" \
+          && tar -xzf "$work"/llama_cpp_python-*.tar.gz -C "$work" \
+          && cmake -S "$(echo "$work"/llama_cpp_python-*/vendor/llama.cpp)" -B "$work/build" \
+              -DCMAKE_BUILD_TYPE=Release $CMAKE_ARGS_VALUE -DBUILD_SHARED_LIBS=OFF \
+              -DLLAMA_BUILD_SERVER=ON -DLLAMA_BUILD_TOOLS=ON -DLLAMA_BUILD_TESTS=OFF \
+              -DLLAMA_BUILD_EXAMPLES=OFF -DLLAMA_BUILD_APP=OFF -DLLAMA_BUILD_UI=OFF \
+              -DLLAMA_USE_PREBUILT_UI=OFF -DLLAMA_OPENSSL=OFF -DLLAMA_CURL=OFF \
+              >"$work/build.log" 2>&1 \
+          && cmake --build "$work/build" --target llama-server -j "$(nproc)" >>"$work/build.log" 2>&1; then
+        mkdir -p "$server_dir"
+        cp "$work/build/bin/llama-server" "$server_dir/llama-server.tmp"
+        mv "$server_dir/llama-server.tmp" "$server_dir/llama-server"
+        rm -rf "$work"
+        say "llama-server ready: $server_dir/llama-server"
+      else
+        say "llama-server did not build (log: $work/build.log); parley serve will run GGUF models in-process"
+      fi
+    else
+      say "cmake or a C++ compiler is missing: llama-server not built; parley serve will run GGUF models in-process"
+    fi
+  fi
+fi
+
 # Debian's Chromium for the browser tests (Playwright drives it; it cannot download its own
 # browser here). Needs root; elsewhere the browser tests skip with a notice.
 if [ "${PARLEY_SKIP_CHROMIUM:-0}" != "1" ] && [ ! -x /usr/bin/chromium ]; then

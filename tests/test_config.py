@@ -82,3 +82,13 @@ def test_bad_env_value_is_reported(monkeypatch):
 def test_gpu_ids_must_be_integers():
     with pytest.raises(ConfigError, match="GPU ids must be integers"):
         load_settings(overrides={"model": {"gpu_memory": {"a": "1GiB"}}})
+
+
+def test_a_misspelt_environment_section_is_refused(monkeypatch):
+    monkeypatch.setenv("PARLEY_MODLE__SOURCE", "x")
+    with pytest.raises(ConfigError, match="PARLEY_MODLE__SOURCE: unknown section"):
+        load_settings()
+    monkeypatch.delenv("PARLEY_MODLE__SOURCE")
+    monkeypatch.setenv("PARLEY_CHROMIUM", "/usr/bin/chromium")  # not a settings variable
+    monkeypatch.setenv("PARLEY_MODEL__SOURCE", "some-model")
+    assert load_settings().model.source == "some-model"

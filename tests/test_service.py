@@ -204,3 +204,27 @@ def test_the_guard_reads_the_similarity_also_with_hybrid_retrieval(
     assert reply.finish_reason == "off_topic"
     assert reply.moderation.domain is not None
     assert reply.moderation.domain.scores["retrieval_score"] < 0.4
+
+
+def test_invented_citation_marks_never_reach_the_user(fake_engine, tmp_path):
+    class OnePassage:
+        rank_score = 0.9
+        similarity = 0.9
+
+        def source_dict(self):
+            return {"title": "Rome", "uri": "kb://rome", "snippet": "Rome", "score": 0.9}
+
+    class Retrieval:
+        def retrieve(self, query, count_tokens, previous=None):
+            return "[1] Rome\nRome was founded in 753 BC.", [OnePassage()]
+
+    store = SQLiteSessionStore(tmp_path / "s.db")
+    service = ChatService(fake_engine, OpenChatKitFormat(), store, retrieval=Retrieval())
+    fake_engine.queue(" Rome", " was founded in 753 BC", " [", "1", "]", " [", "4", "].")
+    events, shown, reply = run(service, "When was Rome founded?")
+    pieces = [e.text for e in events if isinstance(e, Delta)]
+    assert shown == reply.text == "Rome was founded in 753 BC [1]."
+    assert not any("4" in piece for piece in pieces)
+    fake_engine.queue(" Rome", " is old", " [2", "]")
+    _, shown, reply = run(service, "How old is Rome?", retrieval=False)
+    assert shown == reply.text == "Rome is old" and reply.sources == []

@@ -11,23 +11,24 @@ from typing import Annotated, Any
 
 import typer
 
-from parley.cli_common import console, err_console, fail, settings_from
+from parley.cli_common import command_group, console, err_console, fail, settings_from
 from parley.config import ConfigError, Settings, load_settings
 
-app = typer.Typer(
-    help="Parley: self-hosted chatbots with retrieval, moderation and sessions.",
-    no_args_is_help=True,
+app = command_group(
+    "Parley: self-hosted chatbots with retrieval, moderation and sessions.",
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-config_app = typer.Typer(help="Inspect the configuration.", no_args_is_help=True)
+config_app = command_group("Inspect the configuration.")
 app.add_typer(config_app, name="config")
-eval_app = typer.Typer(help="Measure quality on labelled data.", no_args_is_help=True)
+eval_app = command_group("Measure quality on labelled data.")
 app.add_typer(eval_app, name="eval")
 
 
 def _mount_components() -> None:
     # Each component brings its own commands, through the same Typer interface.
+    from parley.deploy.cli import deploy_app
+    from parley.evaluation.cli import eval_answers
     from parley.finetune.cli import finetune_app
     from parley.moderation.cli import moderate, moderation_app
     from parley.retrieval.cli import eval_retrieval, index_app
@@ -37,8 +38,10 @@ def _mount_components() -> None:
     app.add_typer(finetune_app, name="finetune")
     app.add_typer(sessions_app, name="sessions")
     app.add_typer(moderation_app, name="moderation")
+    app.add_typer(deploy_app, name="deploy")
     app.command("moderate")(moderate)
     eval_app.command("retrieval")(eval_retrieval)
+    eval_app.command("answers")(eval_answers)
 
 
 _mount_components()
@@ -125,7 +128,9 @@ def chat(
     model: Annotated[
         str | None, typer.Option(help="Model: embedded name, HF id, folder or .gguf file.")
     ] = None,
-    engine: Annotated[str | None, typer.Option(help="auto, transformers or llama.cpp.")] = None,
+    engine: Annotated[
+        str | None, typer.Option(help="auto, llama.cpp, llama-server, transformers or openai.")
+    ] = None,
     prompt_format: Annotated[
         str | None, typer.Option("--format", help="auto, openchatkit or chat-template.")
     ] = None,
@@ -224,7 +229,7 @@ def _require_base(settings: Settings, name: str) -> None:
 
 
 def _run_chat(settings: Settings, message: str | None, stream: bool) -> None:
-    from parley.chat.terminal import TerminalChat
+    from parley.chat.terminal import TerminalChat, line_reader
     from parley.embedded import EmbeddedAssetMissing
     from parley.engines.base import EngineError
     from parley.engines.sources import ModelSourceError
@@ -239,7 +244,8 @@ def _run_chat(settings: Settings, message: str | None, stream: bool) -> None:
         fail(str(exc))
     except (OSError, ValueError, RuntimeError) as exc:
         fail(f"could not start the chat: {exc}")
-    terminal = TerminalChat(service, stream=stream)
+    read_line = input if message is not None else line_reader(settings.data_dir / "chat_history")
+    terminal = TerminalChat(service, stream=stream, read_line=read_line)
     try:
         if message is not None:
             terminal.console = err_console  # stdout carries only the answer
@@ -256,7 +262,9 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Address to bind (default 127.0.0.1).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default 8080).")] = None,
     model: Annotated[str | None, typer.Option(help="Chat model source.")] = None,
-    engine: Annotated[str | None, typer.Option(help="auto, transformers or llama.cpp.")] = None,
+    engine: Annotated[
+        str | None, typer.Option(help="auto, llama-server, llama.cpp, transformers or openai.")
+    ] = None,
     kb: Annotated[
         str | None,
         typer.Option("--kb", help="Default knowledge base (every base in the data dir is served)."),
@@ -290,7 +298,7 @@ def serve(
     from parley.wiring import build_service
 
     try:
-        service = build_service(settings)
+        service = build_service(settings, concurrent=True)
     except (OSError, ValueError, RuntimeError) as exc:
         fail(str(exc))
     if not server.api_keys:
@@ -302,7 +310,7 @@ def serve(
     uvicorn.Server(uvicorn_config(create_app(service, server), server)).run()
 
 
-keys_app = typer.Typer(help="API keys for the server.", no_args_is_help=True)
+keys_app = command_group("API keys for the server.")
 app.add_typer(keys_app, name="keys")
 
 

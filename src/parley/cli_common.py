@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from parley.config import ConfigError, Settings, load_settings
 
@@ -13,9 +14,20 @@ console = Console()
 err_console = Console(stderr=True)
 
 
+def command_group(help: str, **options: Any) -> typer.Typer:
+    """A Typer app for `parley` or one of its sub-commands, with plain (not Rich) help.
+
+    Typer's Rich help prints every boolean flag as `--json <bool>` (and `--help <bool>`); the
+    plain formatter shows `--json` and `--hybrid / --no-hybrid`, as they are typed.
+    """
+    options.setdefault("no_args_is_help", True)
+    return typer.Typer(help=help, rich_markup_mode=None, **options)
+
+
 def fail(message: str, code: int = 2) -> NoReturn:
     """Print `message` as an error on stderr and exit with `code`."""
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    # The message is plain text: brackets in it ("[4]", a JSON line) are not Rich markup.
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
 
 

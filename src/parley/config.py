@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -55,6 +56,11 @@ class Settings(BaseSettings):
 
     data_dir: Path = Path("~/.local/share/parley")
     """Where indexes, trained heads and session databases live."""
+    threads: int | None = Field(default=None, ge=1, le=1024)
+    """Thread budget: CPU threads Parley's chat engine, embedder and moderator use together
+    (unset: the cores this process may run on). On up to 4 cores torch (embedder, moderation
+    classifier) gets 1 and the engine the rest, so their spinning threads never fight over
+    cores; `model.threads` overrides the engine's share."""
     model: ModelSettings = Field(default_factory=ModelSettings)
     """The chat model."""
     generation: GenerationParams = Field(default_factory=GenerationParams)
@@ -126,11 +132,36 @@ def load_settings(
             tomllib.loads(path.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path} is not valid TOML: {exc}") from None
+    check_environment_sections(os.environ)
     _CONFIG_FILE_IN_USE["path"] = path
     try:
         return _build(_drop_none(overrides or {}), path)
     finally:
         _CONFIG_FILE_IN_USE["path"] = None
+
+
+def check_environment_sections(environ: Mapping[str, str]) -> None:
+    """Refuse `PARLEY_<SECTION>__<KEY>` variables whose section does not exist.
+
+    pydantic-settings silently ignores them, while a misspelt key inside a known section is
+    refused; `PARLEY_MODLE__SOURCE` must not quietly leave the default model in place.
+    """
+    sections = {
+        name
+        for name, field in Settings.model_fields.items()
+        if isinstance(field.annotation, type) and issubclass(field.annotation, BaseModel)
+    }
+    unknown = sorted(
+        name
+        for name in environ
+        if name.upper().startswith("PARLEY_")
+        and "__" in name
+        and name[len("PARLEY_") :].split("__")[0].lower() not in sections
+    )
+    if unknown:
+        known = ", ".join(sorted(sections))
+        lines = [f"  {name}: unknown section; known sections are {known}" for name in unknown]
+        raise ConfigError("invalid configuration (environment):\n" + "\n".join(lines))
 
 
 def _build(overrides: dict[str, Any], path: Path | None) -> Settings:

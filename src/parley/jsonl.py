@@ -35,7 +35,9 @@ def read_jsonl(
             try:
                 record = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise error(f"{where}: not valid JSON ({exc.msg} at column {exc.colno})") from None
+                # json's messages may end in "at" ("Invalid control character at").
+                reason = exc.msg.removesuffix(" at")
+                raise error(f"{where}: not valid JSON ({reason} at column {exc.colno})") from None
             if not isinstance(record, dict):
                 raise error(f"{where}: expected a JSON object, got {type(record).__name__}")
             yield where, record

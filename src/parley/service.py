@@ -16,7 +16,8 @@ from typing import Any, Literal, Protocol
 
 from pydantic import ValidationError
 
-from parley.engines.base import ChatEngine, EngineError, Turn
+from parley.engines.base import ChatEngine, EngineError, Turn, UnsupportedRequest
+from parley.engines.citations import CitationFilter
 from parley.engines.formats import FittedPrompt, PromptFormat, PromptTooLong, fit_prompt
 from parley.engines.generation import Generation
 from parley.engines.params import GenerationParams, describe_params_error
@@ -173,6 +174,8 @@ class ChatReply:
     retrieval_seconds: float | None = None
     prompt: str = ""
     """The prompt sent to the model (empty when none was): for debugging, never sent to clients."""
+    logprobs: list[dict[str, Any]] | None = None
+    """The generated tokens' log-probabilities, when the request asked for them."""
 
 
 @dataclass(frozen=True)
@@ -252,6 +255,7 @@ class ChatService:
         accept (store the message) -> generate with output check -> finish (store the reply in
         its place) -> reply. Everything that can refuse the request does so before `Started`;
         a crash mid-generation keeps the accepted message."""
+        self._check_engine_can(request)
         verdict_in = self._moderate_input(request)
         session = self._open_session(request)
         self._check_room(session)
@@ -289,6 +293,13 @@ class ChatService:
         raise Unavailable("the pipeline ended without a reply")
 
     # -- steps ---------------------------------------------------------------------------------
+
+    def _check_engine_can(self, request: ChatRequest) -> None:
+        """What the engine cannot do (JSON mode, logprobs) is refused, never ignored."""
+        try:
+            self.engine.check_params(request.params)
+        except UnsupportedRequest as exc:
+            raise ServiceError(str(exc)) from None
 
     def _moderate_input(self, request: ChatRequest) -> Verdict:
         """A blocked message never reaches the model (nor the retriever)."""
@@ -341,9 +352,11 @@ class ChatService:
             self.engine, prompt.text, request.params, self.prompt_format.stop_words
         )
         checker = self.moderation.output_check() if self.moderation else None
+        # Citation marks must point at a source the user is shown ([4] of 3 is dropped).
+        citations = CitationFilter(len(reply.sources))
         failed = False
         try:
-            yield from self._generate(generation, checker, shown)
+            yield from self._generate(generation, citations, checker, shown)
         except Unavailable:
             failed = True
             raise
@@ -380,18 +393,27 @@ class ChatService:
 
     @staticmethod
     def _generate(
-        generation: Generation, checker: OutputCheck | None, shown: list[str]
+        generation: Generation,
+        citations: CitationFilter,
+        checker: OutputCheck | None,
+        shown: list[str],
     ) -> Iterator[ChatEvent]:
-        """Stream what passes the output check; stop at a cut (the caller closes the model)."""
+        """Stream what passes the citation and output checks; stop at a cut (the caller
+        closes the model)."""
         try:
             for piece in generation:
+                piece = citations.feed(piece)
                 safe = checker.feed(piece) if checker else piece
                 if safe:
                     shown.append(safe)
                     yield Delta(safe)
                 if checker and checker.blocked:
                     return
-            tail = checker.finish() if checker else ""
+            held = citations.flush()
+            tail = checker.feed(held) if checker else held
+            if checker and checker.blocked:
+                return
+            tail += checker.finish() if checker else ""
             if tail:
                 shown.append(tail)
                 yield Delta(tail)
@@ -404,6 +426,8 @@ class ChatService:
     ) -> None:
         """The reply as it ended: withdrawn, with the caution note, or as generated."""
         reply.completion_tokens = generation.completion_tokens
+        if generation.params.logprobs is not None:
+            reply.logprobs = generation.logprobs
         reply.finish_reason = generation.finish_reason or "cancelled"
         reply.text = "".join(shown).strip()
         verdict_in = reply.moderation.input

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
@@ -10,6 +11,7 @@ from parley.engines.factory import build_engine
 from parley.engines.formats import build_format
 from parley.registry import EmbedderCache, Shared
 from parley.service import ALLOW, ChatService, NotFound, Verdict
+from parley.threads import ThreadPlan, plan_threads
 
 if TYPE_CHECKING:
     from parley.config import Settings
@@ -19,6 +21,7 @@ if TYPE_CHECKING:
     from parley.moderation.streaming import StreamingChecker
     from parley.retrieval.bases import KnowledgeBases
     from parley.retrieval.documents import Passage
+    from parley.retrieval.focus import SentenceEmbedder
     from parley.retrieval.retriever import Retriever
     from parley.retrieval.settings import RetrievalSettings
 
@@ -39,11 +42,14 @@ class KnowledgeRetrieval:
         *,
         bases: KnowledgeBases | None = None,
         web: Retriever | None = None,
+        embedder: SentenceEmbedder | None = None,
     ) -> None:
         self.retriever = retriever
         self.settings = settings
         self.bases = bases
         self.web = web
+        self.embedder = embedder
+        """Chooses the sentences put into the prompt (`context_sentences`)."""
 
     def retriever_for(self, knowledge_base: str | None = None) -> Retriever:
         """The retriever of `knowledge_base` (None: the default); NotFound for an unknown one."""
@@ -81,8 +87,19 @@ class KnowledgeRetrieval:
             # A failing web search must not take the chat down: answer without context.
             log.warning("retrieval skipped: %s", exc)
             return None, []
+        if self.settings.context_sentences and self.embedder is not None:
+            from parley.retrieval.focus import focus_passages
+
+            passages = focus_passages(
+                passages, query, self.embedder, self.settings.context_sentences
+            )
         context, used = build_context(passages, count_tokens, self.settings.context_tokens)
         return context or None, used
+
+    def sample_titles(self, count: int) -> list[str]:
+        """Titles of documents in the knowledge base (none for a web search retriever)."""
+        index = getattr(self.retriever, "index", None)
+        return index.table.sample_titles(count) if index is not None else []
 
 
 def _verdict(decision: Decision, message: str | None = None) -> Verdict:
@@ -181,7 +198,8 @@ def build_retrieval(
         bases.folder(), config, embedder, progress=shared.progress, console=Console(stderr=True)
     )
     bases.adopt(bases.default, built.index)
-    return KnowledgeRetrieval(None, config, bases=bases, web=web)
+    focus = embedder if config.context_sentences else None
+    return KnowledgeRetrieval(None, config, bases=bases, web=web, embedder=focus)
 
 
 def shared_for(settings: Settings, *, progress: bool = True) -> Shared:
@@ -206,23 +224,50 @@ def build_moderation(settings: Settings, shared: Shared) -> PolicyModeration | N
     return PolicyModeration(moderator, Policy(mod), guard)
 
 
+def thread_plan(settings: Settings) -> ThreadPlan:
+    """Engine and torch threads from the budget (`threads`) and what the settings turn on."""
+    from parley.embedded import EMBEDDED_ASSETS
+
+    model = settings.model
+    embedded = EMBEDDED_ASSETS.get(model.source)
+    gguf = model.source.lower().endswith(".gguf") or (
+        embedded is not None and embedded.relative_path.endswith(".gguf")
+    )
+    uses_torch = model.engine == "transformers" or (model.engine == "auto" and not gguf)
+    torch_needed = settings.retrieval.enabled or settings.moderation.moderator != "none"
+    return plan_threads(
+        settings.threads,
+        engine_threads=settings.model.threads,
+        engine_uses_torch=uses_torch,
+        torch_needed=torch_needed,
+    )
+
+
 def build_service(
-    settings: Settings, *, progress: bool = True, sessions: bool = True
+    settings: Settings, *, progress: bool = True, sessions: bool = True, concurrent: bool = False
 ) -> ChatService:
     """The chat service the settings describe: engine, format, store, retrieval, moderation.
 
     `sessions=False` builds no session store: requests then carry their history (the
-    terminal chat keeps its own)."""
+    terminal chat keeps its own). `concurrent`: many users at once (the HTTP server), which
+    picks llama.cpp's own server for GGUF models under engine `auto`."""
     from parley.sessions.factory import STORES
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     # One embedder per model serves retrieval, the classifier moderator and the domain guard.
     shared = shared_for(settings, progress=progress)
-    engine = build_engine(settings.model, shared=shared)
+    plan = thread_plan(settings)
+    engine_settings = settings.model.model_copy(update={"threads": plan.engine})
+    engine = build_engine(engine_settings, shared=shared, concurrent=concurrent)
     shared.engine = engine
-    prompt_format = build_format(settings.model.format, engine, settings.model.system_prompt)
+    prompt_format = build_format(
+        settings.model.format,
+        engine,
+        settings.model.system_prompt,
+        settings.model.context_placement,
+    )
     store = STORES.build(settings.sessions.store, settings.sessions, shared) if sessions else None
-    return ChatService(
+    service = ChatService(
         engine,
         prompt_format,
         store,
@@ -231,3 +276,10 @@ def build_service(
         default_params=settings.generation,
         model_name=settings.model.source,
     )
+    if plan.torch and engine.name != "transformers" and "torch" in sys.modules:
+        # after the index and the moderation head are built, which may use every core
+        import torch
+
+        torch.set_num_threads(plan.torch)
+    log.debug("thread budget: %s", plan)
+    return service

@@ -59,8 +59,27 @@ def test_prompt_must_end_with_a_user_turn():
         ock().render([Turn("user", "a"), Turn("assistant", "b")])
 
 
-def test_chat_template_puts_system_prompt_and_context_in_the_system_message(fake_engine):
+def test_chat_template_puts_the_context_before_the_question_golden(fake_engine):
     fmt = ChatTemplateFormat(fake_engine, "Be brief.")
+    turns = [Turn("user", "Hi"), Turn("assistant", "Hello!"), Turn("user", "Q?")]
+    prompt = fmt.render(turns, context="[1] Doc\nText")
+    assert prompt == (
+        "[system] Be brief.\n"
+        "[user] Hi\n"
+        "[assistant] Hello!\n"
+        "[user] [1] Doc\nText\n\n"
+        "Answer the question using the passages above, and cite them like [1].\n\n"
+        "Question: Q?\n"
+        "[assistant]"
+    )
+    assert (
+        fmt.render(turns)
+        == "[system] Be brief.\n[user] Hi\n[assistant] Hello!\n[user] Q?\n[assistant]"
+    )
+
+
+def test_chat_template_can_put_the_context_in_the_system_message(fake_engine):
+    fmt = ChatTemplateFormat(fake_engine, "Be brief.", context_placement="system")
     prompt = fmt.render([Turn("user", "Q?")], context="[1] Doc\nText")
     assert prompt.startswith("[system] Be brief.\n\nAnswer using the numbered passages")
     assert "[1] Doc\nText" in prompt

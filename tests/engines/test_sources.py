@@ -44,3 +44,20 @@ def test_uncached_hub_id_fails_fast_offline(monkeypatch, tmp_path):
     message = str(info.value)
     assert "not in the local Hugging Face cache" in message
     assert "smollm2-135m-instruct" in message
+
+
+def test_a_gguf_name_on_another_file_is_refused_by_its_magic(tmp_path):
+    fake = tmp_path / "model.gguf"
+    fake.write_bytes(b"PK\x03\x04zip")
+    with pytest.raises(ModelSourceError, match="is not a GGUF file"):
+        resolve_source(str(fake))
+    real = tmp_path / "tiny.gguf"
+    real.write_bytes(b"GGUF\x03\x00\x00\x00")
+    assert resolve_source(str(real)).kind is SourceKind.GGUF
+
+
+def test_an_existing_file_of_another_kind_is_not_a_model(tmp_path):
+    document = tmp_path / "notes.docx"
+    document.write_bytes(b"PK")
+    with pytest.raises(ModelSourceError, match="not a supported model file"):
+        resolve_source(str(document))

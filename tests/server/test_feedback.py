@@ -99,7 +99,7 @@ def test_a_reply_still_being_written_is_refused_then_rated(make_server):
         early = client.post(url, json={"rating": "good"})
         assert early.status_code == 409, early.text
         assert "still being written" in early.json()["error"]["message"]
-        assert early.json()["error"]["type"] == "conflict"
+        assert early.json()["error"]["code"] == "conflict"
         rest = [line for line in lines if line.startswith("data: ")]
     assert rest[-1] == "data: [DONE]"
     done = client.post(url, json={"rating": "good"})

@@ -119,7 +119,7 @@ def test_sessions_api_rename_list_delete(make_server):
         == "Trip"
     )
     assert client.get("/v1/sessions").json()["data"][0]["title"] == "Trip"
-    assert client.patch(f"/v1/sessions/{created['id']}", json={"title": ""}).status_code == 422
+    assert client.patch(f"/v1/sessions/{created['id']}", json={"title": ""}).status_code == 400
     assert client.delete(f"/v1/sessions/{created['id']}").status_code == 204
     assert client.get(f"/v1/sessions/{created['id']}").status_code == 404
 

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from parley.sessions.base import SessionStore
+from tests.conftest import unavailable
 
 POSTGRES_DSN = os.environ.get(
     "PARLEY_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/test"
@@ -42,25 +43,18 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-def _unavailable(reason: str) -> None:
-    # CI has PostgreSQL and moto; there a missing backend is a failure, not a skip.
-    if os.environ.get("CI"):
-        pytest.fail(reason)
-    pytest.skip(reason)
-
-
 @pytest.fixture(scope="session")
 def postgres_dsn() -> str:
     """The test database's DSN, after checking that it answers."""
     try:
         import psycopg
     except ImportError:
-        _unavailable("psycopg is not installed (pip install 'psycopg[binary]' psycopg-pool)")
+        unavailable("psycopg is not installed (pip install 'psycopg[binary]' psycopg-pool)")
     try:
         with psycopg.connect(POSTGRES_DSN, connect_timeout=3) as conn:
             conn.execute("SELECT 1")
     except psycopg.OperationalError as exc:
-        _unavailable(f"no PostgreSQL at {POSTGRES_DSN} ({exc}); set PARLEY_TEST_POSTGRES_DSN")
+        unavailable(f"no PostgreSQL at {POSTGRES_DSN} ({exc}); set PARLEY_TEST_POSTGRES_DSN")
     return POSTGRES_DSN
 
 
@@ -76,46 +70,6 @@ def postgres_schema_dsn(postgres_dsn: str) -> Iterator[str]:
     yield f"{postgres_dsn}{separator}options=-csearch_path%3D{schema}"
     with psycopg.connect(postgres_dsn, autocommit=True) as conn:
         conn.execute(f"DROP SCHEMA {schema} CASCADE")
-
-
-@pytest.fixture(scope="session")
-def moto_endpoint() -> Iterator[str]:
-    """A local moto server speaking DynamoDB, with dummy credentials in the environment."""
-    try:
-        from moto.moto_server.werkzeug_app import (
-            DomainDispatcherApplication,
-            MotoRequestHandler,
-            create_backend_app,
-        )
-        from werkzeug.serving import make_server
-    except ImportError:
-        _unavailable("moto[server] is not installed (pip install 'moto[server]')")
-    app = DomainDispatcherApplication(create_backend_app)
-    lock = threading.Lock()
-
-    def one_at_a_time(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
-        # Real DynamoDB applies each conditional write atomically per item; moto's in-memory
-        # backend takes no lock, so this server handles one request at a time to match.
-        with lock:
-            return list(app(environ, start_response))
-
-    server = make_server(
-        "127.0.0.1", 0, one_at_a_time, threaded=True, request_handler=MotoRequestHandler
-    )
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    with pytest.MonkeyPatch.context() as patch:
-        for name, value in {
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_SESSION_TOKEN": "testing",
-            "AWS_DEFAULT_REGION": "us-east-1",
-        }.items():
-            patch.setenv(name, value)
-        patch.delenv("AWS_PROFILE", raising=False)
-        yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join()
 
 
 StoreFactory = Callable[..., SessionStore]

@@ -128,6 +128,21 @@ class PageUnderTest:
     errors: list[str]
     """Uncaught errors in the page."""
 
+    def owner(self) -> str | None:
+        """The sessions owner id this browser has on an open server (from its cookie)."""
+        from parley.server.auth import OWNER_COOKIE, browser_owner
+
+        cookies = {c["name"]: c["value"] for c in self.page.context.cookies()}
+        return browser_owner(cookies.get(OWNER_COOKIE))
+
+    def new_tab(self) -> Any:
+        """Another page of the same browser (same cookies), loaded like the first."""
+        page = self.page.context.new_page()
+        page.on("pageerror", lambda error: self.errors.append(str(error)))
+        page.goto(self.page.url.split("#")[0])
+        page.locator("body.ready").wait_for()
+        return page
+
     def shot(self, name: str) -> Path:
         path = SCREENSHOTS / f"{name}.png"
         self.page.mouse.move(0, 0)  # no hover effects in the picture
@@ -216,7 +231,8 @@ class ChatServer:
 def chat_server(
     tmp_path: Path, ui_moderator: Any, ui_retrieval: Any
 ) -> Iterator[Callable[..., ChatServer]]:
-    """Starts a Parley server: `chat_server(engine=..., settings=..., moderation=...)`."""
+    """Starts a Parley server: `chat_server(engine=..., settings=..., moderation=...,
+    retrieval=...)`."""
     from parley.moderation.policy import Policy
     from parley.moderation.settings import ModerationSettings
     from parley.wiring import PolicyModeration
@@ -227,6 +243,7 @@ def chat_server(
         engine: FakeEngine | None = None,
         settings: ServerSettings | None = None,
         moderation: ModerationSettings | None = None,
+        retrieval: bool = True,
     ) -> ChatServer:
         engine = engine or FakeEngine()
         store = SQLiteSessionStore(tmp_path / f"sessions-{len(running)}.db")
@@ -235,7 +252,7 @@ def chat_server(
             engine,
             OpenChatKitFormat(),
             store,
-            retrieval=ui_retrieval,
+            retrieval=ui_retrieval if retrieval else None,
             moderation=PolicyModeration(ui_moderator, policy, None),
             model_name="SmolLM2-135M-Instruct",
         )

@@ -6,9 +6,11 @@ kept here and sent as the history, so nothing is stored."""
 
 from __future__ import annotations
 
+import os
 import shlex
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TextIO, assert_never
 
 from pydantic import ValidationError
@@ -40,6 +42,21 @@ Type a message and press Enter. Commands:
   /raw_say TEXT                  send TEXT to the model as the whole prompt, unformatted
   /quit                          leave (also Ctrl-D)
 Ctrl-C stops the reply being written."""
+
+
+def line_reader(history_file: Path) -> Callable[[str], str]:
+    """How the chat reads a line: with editing and history (kept in `history_file`) on a
+    terminal, plain `input` when stdin is a pipe or a file."""
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        return input
+    from prompt_toolkit import PromptSession
+    from prompt_toolkit.history import FileHistory
+
+    history_file.parent.mkdir(parents=True, exist_ok=True)
+    # What one types to a chat is private: the history file is the user's alone.
+    os.close(os.open(history_file, os.O_CREAT | os.O_APPEND, 0o600))
+    session: PromptSession[str] = PromptSession(history=FileHistory(str(history_file)))
+    return session.prompt
 
 
 def parse_assignments(args: list[str], params: GenerationParams) -> GenerationParams:

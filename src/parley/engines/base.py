@@ -6,7 +6,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Generator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from parley.engines.params import GenerationParams
 from parley.engines.sources import ModelSource
@@ -29,10 +29,23 @@ class TokenPiece:
 
     text: str
     finish_reason: FinishReason | None = None
+    logprobs: list[dict[str, Any]] | None = None
+    """When asked for: the piece's tokens with their log-probabilities (OpenAI's shape)."""
 
 
 class EngineError(RuntimeError):
     """The engine cannot do what was asked; the message says why and what to do."""
+
+
+class EngineUnavailable(EngineError):
+    """The engine cannot answer now: its server is down, timed out, failed or refused.
+
+    The HTTP server answers 503 with this message (the cause); a later request may succeed.
+    """
+
+
+class UnsupportedRequest(EngineError):
+    """The request asks for something this engine cannot do (HTTP 400, never ignored)."""
 
 
 class ChatEngine(ABC):
@@ -55,6 +68,18 @@ class ChatEngine(ABC):
     @abstractmethod
     def apply_chat_template(self, messages: Sequence[dict[str, str]]) -> str:
         """Render `messages` with the model's template, ending with the assistant's cue."""
+
+    def check_params(self, params: GenerationParams) -> None:
+        """Raise `UnsupportedRequest` when `params` ask for what this engine cannot do."""
+        if params.json_schema is not None:
+            raise UnsupportedRequest(
+                f"response_format JSON needs an engine that constrains output (llama-server, "
+                f"openai in front of llama.cpp or vLLM); this server runs {self.name!r}"
+            )
+        if params.logprobs is not None:
+            raise UnsupportedRequest(
+                f"logprobs need the llama-server or openai engine; this server runs {self.name!r}"
+            )
 
     @abstractmethod
     def stream(self, prompt: str, params: GenerationParams) -> Generator[TokenPiece, None, None]:

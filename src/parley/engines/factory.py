@@ -15,12 +15,16 @@ log = logging.getLogger("parley")
 
 TRANSFORMERS = "transformers"
 LLAMA_CPP = "llama.cpp"
+LLAMA_SERVER = "llama-server"
+OPENAI = "openai"
 
 ENGINES: Registry[ModelSettings, ChatEngine] = Registry(
     "engine",
     {
         TRANSFORMERS: "parley.engines.transformers_engine:TransformersEngine",
         LLAMA_CPP: "parley.engines.llamacpp_engine:LlamaCppEngine",
+        LLAMA_SERVER: "parley.engines.llama_server:LlamaServerEngine",
+        OPENAI: "parley.engines.openai_engine:OpenAIEngine",
     },
     error=EngineError,
 )
@@ -32,12 +36,21 @@ def engine_class(name: str) -> FromSettings[ModelSettings, ChatEngine]:
     return ENGINES.resolve(name)
 
 
-def choose_engine(requested: str, source: ModelSource) -> str:
-    """The engine to use: `auto` is llama.cpp for GGUF files when it is installed."""
+def choose_engine(requested: str, source: ModelSource, *, concurrent: bool = False) -> str:
+    """The engine to use. `auto` for a GGUF file: llama.cpp's own server when requests come
+    concurrently (`parley serve`) and set-up built it, else llama.cpp in-process when it is
+    installed (it measured faster for one user at a time), else transformers."""
     if requested not in ("auto", *ENGINES):
         choices = ", ".join(ENGINES.names())
         raise EngineError(f"unknown engine {requested!r}; choose auto, {choices}")
-    if requested == TRANSFORMERS:
+    if requested in (TRANSFORMERS, OPENAI):
+        return requested
+    if requested == LLAMA_SERVER:
+        if not source.is_gguf:
+            raise EngineError(
+                f"the llama-server engine needs a .gguf model, got {source.spec!r}; "
+                "use engine 'transformers' or 'auto'"
+            )
         return requested
     if not source.is_gguf:
         if requested == LLAMA_CPP:
@@ -46,6 +59,12 @@ def choose_engine(requested: str, source: ModelSource) -> str:
                 "use engine 'transformers' or 'auto'"
             )
         return TRANSFORMERS
+    if requested == "auto" and concurrent:
+        from parley.engines.llama_server import find_llama_server
+
+        if find_llama_server(None) is not None:
+            return LLAMA_SERVER
+        log.info("llama-server was not built (see scripts/setup.sh): serving GGUF in-process")
     if llama_cpp_available():
         return LLAMA_CPP
     log.warning(
@@ -57,8 +76,17 @@ def choose_engine(requested: str, source: ModelSource) -> str:
 
 
 def build_engine(
-    settings: ModelSettings, data_dir: Path | None = None, *, shared: Shared | None = None
+    settings: ModelSettings,
+    data_dir: Path | None = None,
+    *,
+    shared: Shared | None = None,
+    concurrent: bool = False,
 ) -> ChatEngine:
-    """Resolve the model source and load it on the chosen engine."""
-    name = choose_engine(settings.engine, resolve_source(settings.source))
-    return ENGINES.build(name, settings, shared or Shared(data_dir=data_dir))
+    """Resolve the model source and load it on the chosen engine.
+
+    `concurrent`: the engine will serve many users at once (the HTTP server)."""
+    shared = shared or Shared(data_dir=data_dir)
+    if settings.engine == OPENAI:  # the model is remote: no local source to resolve
+        return ENGINES.build(OPENAI, settings, shared)
+    name = choose_engine(settings.engine, resolve_source(settings.source), concurrent=concurrent)
+    return ENGINES.build(name, settings, shared)

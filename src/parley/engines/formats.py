@@ -10,7 +10,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import ClassVar, Protocol
+from typing import ClassVar, Literal, Protocol
 
 from parley.engines.base import ChatEngine, Turn
 from parley.engines.sources import ModelSource
@@ -19,6 +19,13 @@ from parley.registry import Registry, Shared
 CONTEXT_INSTRUCTIONS = (
     "Answer using the numbered passages below when they are relevant, and cite them like [1]."
 )
+"""Instructions above the context block when it goes into the system message."""
+
+QUESTION_INSTRUCTIONS = "Answer the question using the passages above, and cite them like [1]."
+"""Instructions between the context block and the question when both go into the user's
+message (the `user` context placement)."""
+
+ContextPlacement = Literal["user", "system"]
 
 
 class TemplateRenderer(Protocol):
@@ -58,6 +65,7 @@ class FormatSettings:
     """What a prompt format is configured with."""
 
     system_prompt: str | None = None
+    context_placement: ContextPlacement = "user"
 
 
 def _local_now() -> datetime:
@@ -99,26 +107,33 @@ class OpenChatKitFormat(PromptFormat):
 
 
 class ChatTemplateFormat(PromptFormat):
-    """The model's own chat template, with a system prompt that carries the context block."""
+    """The model's own chat template. The context block goes into the user's last message,
+    before the question (`user`, the default), or into the system message (`system`)."""
 
     name = "chat-template"
 
-    def __init__(self, engine: TemplateRenderer, system_prompt: str | None = None) -> None:
+    def __init__(
+        self,
+        engine: TemplateRenderer,
+        system_prompt: str | None = None,
+        context_placement: ContextPlacement = "user",
+    ) -> None:
         if engine.chat_template is None:
             raise ValueError(
                 f"model {engine.source.spec!r} has no chat template; use format 'openchatkit'"
             )
         self.engine = engine
         self.system_prompt = system_prompt
+        self.context_placement = context_placement
 
     @classmethod
     def from_settings(cls, settings: FormatSettings, *, shared: Shared) -> ChatTemplateFormat:
         if shared.engine is None:
             raise ValueError("the chat-template format needs the engine whose template it uses")
-        return cls(shared.engine, settings.system_prompt)
+        return cls(shared.engine, settings.system_prompt, settings.context_placement)
 
     def with_system_prompt(self, system_prompt: str) -> ChatTemplateFormat:
-        return ChatTemplateFormat(self.engine, system_prompt)
+        return ChatTemplateFormat(self.engine, system_prompt, self.context_placement)
 
     @staticmethod
     def resolve(name: str, engine: TemplateRenderer) -> str:
@@ -134,12 +149,20 @@ class ChatTemplateFormat(PromptFormat):
     def messages(self, turns: Sequence[Turn], context: str | None = None) -> list[dict[str, str]]:
         """The template's input: the system message (prompt and context), then the turns."""
         system_parts = [self.system_prompt] if self.system_prompt else []
-        if context:
+        if context and self.context_placement == "system":
             system_parts.append(f"{CONTEXT_INSTRUCTIONS}\n\n{context}")
         messages = (
             [{"role": "system", "content": "\n\n".join(system_parts)}] if system_parts else []
         )
         messages += [{"role": turn.role, "content": turn.text} for turn in turns]
+        if context and self.context_placement == "user":
+            # A small model answers from what it read last: passages, then what to do with
+            # them, then the question right where its answer starts.
+            question = messages[-1]["content"]
+            messages[-1] = {
+                "role": "user",
+                "content": f"{context}\n\n{QUESTION_INSTRUCTIONS}\n\nQuestion: {question}",
+            }
         return messages
 
 
@@ -153,10 +176,17 @@ FORMATS: Registry[FormatSettings, PromptFormat] = Registry(
 """Prompt format name (the `model.format` setting, besides `auto`) -> class."""
 
 
-def build_format(name: str, engine: ChatEngine, system_prompt: str | None = None) -> PromptFormat:
+def build_format(
+    name: str,
+    engine: ChatEngine,
+    system_prompt: str | None = None,
+    context_placement: ContextPlacement = "user",
+) -> PromptFormat:
     """The format called `name`; `auto` is the model's template when it has one."""
     name = ChatTemplateFormat.resolve(name, engine)
-    return FORMATS.build(name, FormatSettings(system_prompt), Shared(engine=engine))
+    return FORMATS.build(
+        name, FormatSettings(system_prompt, context_placement), Shared(engine=engine)
+    )
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 from parley.engines.base import ChatEngine, FinishReason
 from parley.engines.params import GenerationParams
@@ -30,9 +31,12 @@ class Generation:
         self.finish_reason: FinishReason | None = None
         self.completion_tokens = 0
         self.time_to_first_token: float | None = None
-        self._filter = StopFilter([*stop_words, *params.stop])
+        self.logprobs: list[dict[str, Any]] = []
+        stops = list(dict.fromkeys([*stop_words, *params.stop]))
+        self._filter = StopFilter(stops)
         self._started = time.perf_counter()
-        self._pieces = engine.stream(prompt, params)
+        # Engines that stop upstream (a server) get the format's stop words too.
+        self._pieces = engine.stream(prompt, params.model_copy(update={"stop": stops}))
         self._consumed = False
 
     @property
@@ -50,6 +54,8 @@ class Generation:
                     self.finish_reason = piece.finish_reason
                     break
                 self.completion_tokens += 1
+                if piece.logprobs:
+                    self.logprobs.extend(piece.logprobs)
                 if self.time_to_first_token is None:
                     self.time_to_first_token = time.perf_counter() - self._started
                 shown = self._show(self._filter.feed(piece.text))

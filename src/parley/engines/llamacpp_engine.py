@@ -123,7 +123,7 @@ class LlamaCppEngine(ChatEngine):
             )
         with self._lock:
             chunks = self.llm.create_completion(
-                tokens, stream=True, stop=[], **self._sampling(params)
+                tokens, stream=True, stop=[], **self._sampling(params, len(tokens))
             )
             try:
                 for chunk in chunks:
@@ -139,9 +139,19 @@ class LlamaCppEngine(ChatEngine):
                 chunks.close()
 
     @staticmethod
-    def _sampling(params: GenerationParams) -> dict[str, Any]:
+    def _sampling(params: GenerationParams, prompt_tokens: int) -> dict[str, Any]:
         seed = params.seed if params.seed is not None else random.getrandbits(32)
+        extra: dict[str, Any] = {}
+        if params.no_repeat_ngram_size:
+            from llama_cpp import LogitsProcessorList
+
+            from parley.engines.repetition import NoRepeatNgramLlama
+
+            extra["logits_processor"] = LogitsProcessorList(
+                [NoRepeatNgramLlama(prompt_tokens, params.no_repeat_ngram_size)]
+            )
         return {
+            **extra,
             "max_tokens": params.max_new_tokens,
             # temperature 0 is llama.cpp's greedy decoding
             "temperature": params.temperature if params.sampling else 0.0,

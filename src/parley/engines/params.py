@@ -27,12 +27,21 @@ class GenerationParams(BaseModel):
     """Most tokens the reply may have; a reply cut here is marked unfinished."""
     repetition_penalty: float = Field(default=1.0, gt=0.0, le=10.0)
     """Penalty for repeating tokens already in the prompt or reply; 1 means none."""
+    no_repeat_ngram_size: int = Field(default=8, ge=0, le=64)
+    """Forbid the reply to repeat any run of this many tokens it already contains (the prompt
+    is not counted, so passages can be quoted); 0 means off. Breaks greedy loops."""
     stop: list[str] = Field(default_factory=list, max_length=MAX_STOP_WORDS)
     """Extra stop sequences; the reply ends before the first one generated."""
     seed: int | None = Field(default=None, ge=0, le=2**32 - 1)
     """Random seed: the same seed, parameters and prompt give the same text."""
     do_sample: bool | None = None
     """Force sampling on or off; by default it is on exactly when temperature > 0."""
+    json_schema: dict[str, Any] | None = None
+    """Constrain the reply to JSON: `{}` is any JSON object, otherwise a JSON schema the reply
+    must match (OpenAI's `response_format`). Engines that cannot constrain output refuse it."""
+    logprobs: int | None = Field(default=None, ge=0, le=20)
+    """Return each generated token's log-probability with this many most likely alternatives.
+    Engines that cannot refuse it."""
 
     @field_validator("stop")
     @classmethod

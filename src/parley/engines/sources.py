@@ -20,6 +20,8 @@ class SourceKind(StrEnum):
     GGUF = "gguf"
     FOLDER = "folder"
     HUB = "hub"
+    REMOTE = "remote"
+    """A model another server runs (the `openai` engine); no local files."""
 
 
 class ModelSourceError(ValueError):
@@ -54,7 +56,14 @@ def resolve_source(spec: str) -> ModelSource:
     if path.suffix.lower() == ".gguf":
         if not path.is_file():
             raise ModelSourceError(f"GGUF file {path} does not exist")
+        check_gguf_magic(path)
         return ModelSource(spec, SourceKind.GGUF, path.resolve())
+    if path.is_file():
+        raise ModelSourceError(
+            f"{path} is not a supported model file: pass a .gguf file, a Hugging Face model "
+            "folder (the one with config.json), a hub id, or an embedded name such as "
+            "'smollm2-135m-instruct'"
+        )
     if path.is_dir():
         if not (path / "config.json").is_file():
             ggufs = sorted(path.glob("*.gguf"))
@@ -68,6 +77,23 @@ def resolve_source(spec: str) -> ModelSource:
     if spec.startswith((".", "/", "~")) or os.sep in spec.strip("/").replace("/", "", 1):
         raise ModelSourceError(f"model path {spec} does not exist")
     return _resolve_hub_id(spec)
+
+
+GGUF_MAGIC = b"GGUF"
+
+
+def check_gguf_magic(path: Path) -> None:
+    """Fail clearly when a `.gguf` file is not one (llama.cpp only says "Failed to load")."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(len(GGUF_MAGIC))
+    except OSError as exc:
+        raise ModelSourceError(f"cannot read GGUF file {path}: {exc.strerror or exc}") from None
+    if head != GGUF_MAGIC:
+        raise ModelSourceError(
+            f"{path} is not a GGUF file (it does not start with the GGUF magic bytes; got "
+            f"{head!r}): it may be truncated, a download error page, or another format"
+        )
 
 
 def _resolve_hub_id(repo_id: str) -> ModelSource:

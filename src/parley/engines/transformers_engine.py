@@ -18,12 +18,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 import torch
-from transformers import GenerationConfig, StoppingCriteria, StoppingCriteriaList
+from transformers import (
+    GenerationConfig,
+    LogitsProcessorList,
+    StoppingCriteria,
+    StoppingCriteriaList,
+)
 from transformers.generation.streamers import BaseStreamer
 
 from parley.engines.base import ChatEngine, EngineError, TokenPiece
 from parley.engines.loading import load_causal_lm
 from parley.engines.params import GenerationParams
+from parley.engines.repetition import NoRepeatNgramTorch
 from parley.engines.sources import ModelSource, resolve_source
 
 if TYPE_CHECKING:
@@ -50,8 +56,15 @@ class _Request:
             # reproducible.
             return ("seeded", self.id)
         if not p.sampling:
-            return ("greedy", p.repetition_penalty)
-        return ("sample", p.temperature, p.top_k, p.top_p, p.repetition_penalty)
+            return ("greedy", p.repetition_penalty, p.no_repeat_ngram_size)
+        return (
+            "sample",
+            p.temperature,
+            p.top_k,
+            p.top_p,
+            p.repetition_penalty,
+            p.no_repeat_ngram_size,
+        )
 
 
 class _RowTracker(BaseStreamer, StoppingCriteria):
@@ -261,10 +274,15 @@ class TransformersEngine(ChatEngine):
                 torch.manual_seed(
                     params.seed if params.seed is not None else time.time_ns() % 2**32
                 )
+            processors = LogitsProcessorList()
+            if params.no_repeat_ngram_size:
+                width = encoded["input_ids"].shape[1]
+                processors.append(NoRepeatNgramTorch(width, params.no_repeat_ngram_size))
             with torch.inference_mode():
                 self.model.generate(
                     **encoded,
                     generation_config=config,
+                    logits_processor=processors,
                     streamer=tracker,
                     stopping_criteria=StoppingCriteriaList([tracker]),
                 )

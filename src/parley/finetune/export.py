@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import platform
+import shutil
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-from parley.finetune.trainer import clear_checkpoints, machine
 
 if TYPE_CHECKING:
     from parley.finetune.trainer import Recipe
@@ -183,3 +184,24 @@ def _plain(value: Any) -> str:
 
 def elapsed(start: float) -> float:
     return round(time.perf_counter() - start, 1)
+
+
+def machine() -> dict[str, Any]:
+    """Where the training ran, for the model card."""
+    import torch
+
+    info: dict[str, Any] = {
+        "cpus": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+    }
+    if torch.cuda.is_available():
+        info["gpu"] = torch.cuda.get_device_name(0)
+        info["gpus"] = torch.cuda.device_count()
+    return info
+
+
+def clear_checkpoints(out_dir: Path) -> None:
+    """Remove OUT/checkpoints (kept only while a run may be resumed)."""
+    shutil.rmtree(out_dir / "checkpoints", ignore_errors=True)

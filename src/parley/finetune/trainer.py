@@ -10,10 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
-import os
-import platform
 import resource
-import shutil
 import time
 import warnings
 from abc import ABC, abstractmethod
@@ -267,25 +264,6 @@ def peak_rss_mb() -> float:
     """This process's peak resident memory in MB (Linux reports KiB)."""
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return round(peak / 1024, 1)
-
-
-def machine() -> dict[str, Any]:
-    """Where the training ran, for the model card."""
-    info: dict[str, Any] = {
-        "cpus": os.cpu_count(),
-        "torch_threads": torch.get_num_threads(),
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-    }
-    if torch.cuda.is_available():
-        info["gpu"] = torch.cuda.get_device_name(0)
-        info["gpus"] = torch.cuda.device_count()
-    return info
-
-
-def clear_checkpoints(out_dir: Path) -> None:
-    """Remove OUT/checkpoints (kept only while a run may be resumed)."""
-    shutil.rmtree(out_dir / "checkpoints", ignore_errors=True)
 
 
 def perplexity(loss: float) -> float:

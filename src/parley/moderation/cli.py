@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
+from pydantic import ValidationError
 from rich.table import Table
 
-from parley.cli_common import console, fail, settings_from
+from parley.cli_common import command_group, console, fail, settings_from
 from parley.moderation.classifier import heads_dir
 from parley.moderation.data import (
     DEFAULT_DEV_FRACTION,
@@ -28,7 +29,7 @@ from parley.moderation.metrics import EvalReport
 from parley.moderation.policy import Policy
 from parley.moderation.settings import ModerationSettings
 
-moderation_app = typer.Typer(help="Train and evaluate the moderation classifier.")
+moderation_app = command_group("Train and evaluate the moderation classifier.")
 
 ModeratorKind = Literal["classifier", "llm", "none"]
 
@@ -44,8 +45,14 @@ def _settings(
         updates["intervention_threshold"] = threshold
     try:
         moderation = ModerationSettings.model_validate(settings.moderation.model_dump() | updates)
-    except ValueError as exc:
-        fail(str(exc))
+    except ValidationError as exc:
+        flags = {"moderator": "--moderator", "intervention_threshold": "--threshold"}
+        problems = []
+        for error in exc.errors():
+            where = ".".join(str(p) for p in error["loc"])
+            message = str(error["msg"]).removeprefix("Value error, ")
+            problems.append(f"{flags.get(where, where)}: {message} (got {error.get('input')!r})")
+        fail("; ".join(problems))
     return moderation, settings.data_dir
 
 

@@ -10,13 +10,11 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from parley.cli_common import console, err_console, fail, settings_from
+from parley.cli_common import command_group, console, err_console, fail, settings_from
 from parley.retrieval.errors import RetrievalError
 from parley.retrieval.settings import RetrievalSettings
 
-index_app = typer.Typer(
-    help="Build, update, inspect and search knowledge indexes.", no_args_is_help=True
-)
+index_app = command_group("Build, update, inspect and search knowledge indexes.")
 
 SourcesArg = Annotated[
     list[str] | None,
@@ -352,7 +350,14 @@ def search_command(
         list[str] | None,
         typer.Option("--filter", "-f", help="KEY=VALUE on metadata, source, title or uri."),
     ] = None,
-    hybrid: Annotated[bool | None, typer.Option("--hybrid/--no-hybrid")] = None,
+    hybrid: Annotated[
+        bool | None,
+        typer.Option(
+            "--hybrid/--no-hybrid",
+            help="Fuse keyword (BM25) and vector search, or use vectors only "
+            "(default: retrieval.hybrid; needs an index built with BM25).",
+        ),
+    ] = None,
     index_dir: IndexDirOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -439,7 +444,14 @@ def eval_retrieval(
         ),
     ] = None,
     as_json: JsonOpt = False,
-    hybrid: Annotated[bool | None, typer.Option("--hybrid/--no-hybrid")] = None,
+    hybrid: Annotated[
+        bool | None,
+        typer.Option(
+            "--hybrid/--no-hybrid",
+            help="Fuse keyword (BM25) and vector search, or use vectors only "
+            "(default: retrieval.hybrid).",
+        ),
+    ] = None,
     history: Annotated[
         bool,
         typer.Option(

@@ -216,6 +216,16 @@ class ChunkTable:
             found = self._db.execute("SELECT id FROM tombstones ORDER BY id")
             return np.fromiter((r[0] for r in found), dtype=np.int64)
 
+    def sample_titles(self, count: int) -> list[str]:
+        """Up to `count` distinct document titles, picked at random (for suggested questions)."""
+        with self._lock:
+            found = self._db.execute(
+                "SELECT title FROM (SELECT DISTINCT title FROM chunks WHERE title != '') "
+                "ORDER BY random() LIMIT ?",
+                (count,),
+            )
+            return [str(title) for (title,) in found]
+
     def documents(self, offset: int = 0, limit: int = 100) -> list[DocumentRow]:
         """Documents in the order they were added, with their chunk counts."""
         with self._lock:

@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from parley.server.deps import ServerState, authenticate, state_of
-from parley.server.errors import STATUS_OF_KIND, bounded, error_response
+from parley.server.errors import STATUS_OF_KIND, bounded, error_response, field_path
 from parley.server.guard import BodyGuard, Rejected
 from parley.server.knowledge import is_upload
 from parley.server.limits import Overloaded
@@ -125,8 +125,8 @@ def create_app(service: ChatService, settings: ServerSettings | None = None) -> 
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        kinds = {
-            401: "unauthorized",
+        codes = {
+            401: "invalid_api_key",
             403: "permission_denied",
             404: "not_found",
             405: "method_not_allowed",
@@ -140,19 +140,24 @@ def create_app(service: ChatService, settings: ServerSettings | None = None) -> 
         return error_response(
             exc.status_code,
             str(exc.detail),
-            kinds.get(exc.status_code, "invalid_request"),
+            codes.get(exc.status_code),
             headers or None,
         )
 
     @app.exception_handler(RequestValidationError)
-    async def validation_error(_: Request, exc: RequestValidationError) -> Response:
-        problems = []
-        for error in exc.errors()[:5]:
-            where = ".".join(str(p)[:40] for p in error["loc"] if p != "body") or "body"
-            problems.append(f"{where}: {bounded(error['msg'], 200)}")
-        if len(exc.errors()) > 5:
-            problems.append(f"and {len(exc.errors()) - 5} more problems")
-        return error_response(422, "; ".join(problems), "invalid_request")
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        problems, params = [], []
+        errors = exc.errors()
+        for error in errors[:5]:  # never a huge answer to a huge wrong input
+            where = bounded(field_path(error["loc"]) or "body", 120)
+            params.append(where)
+            message = str(error["msg"]).removeprefix("Value error, ")
+            problems.append(f"{where}: {bounded(message, 200)}")
+        if len(errors) > 5:
+            problems.append(f"and {len(errors) - 5} more problems")
+        # The OpenAI API answers 400 (clients raise BadRequestError); 422 elsewhere.
+        status = 400 if request.url.path.startswith("/v1/") else 422
+        return error_response(status, "; ".join(problems), "invalid_value", param=params[0])
 
     @app.exception_handler(Rejected)
     async def rejected(_: Request, exc: Rejected) -> Response:
@@ -165,17 +170,25 @@ def create_app(service: ChatService, settings: ServerSettings | None = None) -> 
 
     @app.exception_handler(Overloaded)
     async def overloaded(_: Request, exc: Overloaded) -> Response:
-        return error_response(429, str(exc), "rate_limited", {"Retry-After": str(exc.retry_after)})
+        return error_response(
+            429, str(exc), "rate_limit_exceeded", {"Retry-After": str(exc.retry_after)}
+        )
 
     @app.exception_handler(ServiceError)
     async def service_error(_: Request, exc: ServiceError) -> Response:
-        return error_response(STATUS_OF_KIND[exc.kind], str(exc), exc.kind)
+        # `code` and `param` where the router knows more than the service's `kind`.
+        code, param = getattr(exc, "code", exc.kind), getattr(exc, "param", None)
+        return error_response(STATUS_OF_KIND[exc.kind], str(exc), code, param=param)
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> Response:
         log.exception("unhandled error")
-        return error_response(500, f"internal error: {type(exc).__name__}", "internal_error")
+        return error_response(500, f"internal error: {type(exc).__name__}")
 
     for module in (system, sagemaker, openai_routes, sessions, knowledge, ui):
         app.include_router(module.router)
+    if settings.engine_api:
+        from parley.server.routes import completions
+
+        app.include_router(completions.router)
     return app

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
+import re
 import secrets
 
 
@@ -41,6 +42,25 @@ class KeyRing:
                 # The owner id names the key without revealing it.
                 return "key-" + stored.removeprefix("sha256:")[:16]
         raise PermissionError("invalid API key")
+
+
+OWNER_COOKIE = "parley_owner"
+"""On an open server, the HttpOnly cookie that gives each browser its own sessions."""
+_BROWSER_TOKEN = re.compile(r"^[A-Za-z0-9_-]{32,64}$")
+
+
+def new_browser_token() -> str:
+    """A fresh random value for the owner cookie."""
+    return secrets.token_urlsafe(32)
+
+
+def browser_owner(token: str | None) -> str | None:
+    """The owner id of a browser's cookie (None without a well-formed one).
+
+    Stored hashed, like API keys, so the sessions table never holds the cookie itself."""
+    if not token or not _BROWSER_TOKEN.match(token):
+        return None
+    return "browser-" + hashlib.sha256(token.encode("ascii")).hexdigest()[:24]
 
 
 def is_loopback(host: str) -> bool:

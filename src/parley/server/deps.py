@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import HTTPException, Request
 
-from parley.server.auth import KeyRing
+from parley.server.auth import OWNER_COOKIE, KeyRing, browser_owner
 from parley.server.knowledge import ServerKnowledge
 from parley.server.limits import GenerationGate, RateLimiter
 from parley.server.metrics import Metrics
@@ -36,7 +36,8 @@ def state_of(request: Request) -> ServerState:
 
 
 def authenticate(request: Request) -> str | None:
-    """The owner id of the request's API key (None on an open server); 401 otherwise.
+    """The owner id of the request's API key, or on an open server of the browser's owner
+    cookie (None for clients without one); 401 for a missing or wrong key.
 
     Also applies the per-client rate limit, and the limit on failed authentications per
     client address: past it the address gets 429 before any key is checked (no guessing).
@@ -54,4 +55,6 @@ def authenticate(request: Request) -> str | None:
         state.auth_failures.check(address)
         raise HTTPException(401, str(exc), headers={"WWW-Authenticate": "Bearer"}) from None
     state.rate_limiter.check(owner or address)
+    if state.keys.open:  # each browser sees its own sessions; API clients have no cookie
+        return browser_owner(request.cookies.get(OWNER_COOKIE))
     return owner

@@ -1,6 +1,8 @@
-"""The one JSON error shape the server answers with, and the service's error kinds as statuses."""
+"""The one JSON error shape the server answers with (OpenAI's), and error kinds as statuses."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from fastapi.responses import JSONResponse
 
@@ -22,18 +24,42 @@ def bounded(message: str, limit: int = MAX_ERROR_CHARS) -> str:
     return message if len(message) <= limit else message[: limit - 1] + "…"
 
 
+def error_type(status: int) -> str:
+    """OpenAI's error `type` for an HTTP status."""
+    if status == 429:
+        return "requests"
+    return "server_error" if status >= 500 else "invalid_request_error"
+
+
 def error_response(
-    status: int, message: str, kind: str, headers: dict[str, str] | None = None
+    status: int,
+    message: str,
+    code: str | None = None,
+    headers: dict[str, str] | None = None,
+    param: str | None = None,
 ) -> JSONResponse:
-    """`{"error": {"message", "type", "code"}}` with `status`."""
-    return JSONResponse(
-        {"error": {"message": bounded(message), "type": kind, "code": status}},
-        status_code=status,
-        headers=headers,
-    )
+    """OpenAI's error shape: `{"error": {"message", "type", "param", "code"}}`."""
+    error = {
+        "message": bounded(message),
+        "type": error_type(status),
+        "param": bounded(param, 200) if param is not None else None,
+        "code": code,
+    }
+    return JSONResponse({"error": error}, status_code=status, headers=headers)
+
+
+def field_path(loc: tuple[Any, ...] | list[Any]) -> str:
+    """A request field as clients write it: `messages[0].role` (not pydantic's tuple)."""
+    path = ""
+    for part in loc:
+        if part == "body" and not path:
+            continue
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path
 
 
 def error_body(error: ServiceError) -> dict[str, object]:
-    """The `error` object for a service error sent inside a stream (headers already sent)."""
+    """The `error` object for a service error sent inside a stream (headers already sent):
+    the kind as `type`, the status it would have had as `code`."""
     kind = error.kind
     return {"message": bounded(str(error)), "type": kind, "code": STATUS_OF_KIND[kind]}

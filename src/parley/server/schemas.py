@@ -57,6 +57,8 @@ class InvocationResponse(BaseModel):
 
 
 # -- OpenAI chat completions --------------------------------------------------------------------
+# Requests are validated here (only the fields Parley uses; unknown ones are ignored as OpenAI
+# clients send many); responses are built from the `openai` package's own types in the router.
 
 
 class ContentPart(BaseModel):
@@ -64,14 +66,60 @@ class ContentPart(BaseModel):
     text: str
 
 
+class ToolCallFunction(BaseModel):
+    name: str
+    arguments: str = ""
+
+
+class ToolCall(BaseModel):
+    """A tool call the assistant made earlier in the conversation (kept as history only)."""
+
+    id: str = ""
+    type: Literal["function"] = "function"
+    function: ToolCallFunction
+
+
 class ChatMessage(BaseModel):
-    role: Literal["system", "developer", "user", "assistant"]
-    content: str | list[ContentPart]
+    role: Literal["system", "developer", "user", "assistant", "tool"]
+    content: str | list[ContentPart] | None = None
+    tool_calls: list[ToolCall] | None = None
+    """Assistant messages: the tools it called (the content is then often null)."""
+    tool_call_id: str | None = None
+    """Tool messages: the call this is the result of."""
+    name: str | None = None
+
+    @model_validator(mode="after")
+    def _content_or_tool_calls(self) -> ChatMessage:
+        if self.content is None and not (self.role == "assistant" and self.tool_calls):
+            raise ValueError(
+                "content is required (it may be null only for an assistant message with tool_calls)"
+            )
+        return self
 
     def text(self) -> str:
+        if self.content is None:
+            return ""
         if isinstance(self.content, str):
             return self.content
         return "".join(part.text for part in self.content)
+
+
+class StreamOptions(BaseModel):
+    include_usage: bool = False
+    """Send a last chunk with `choices: []` and the token usage."""
+
+
+class JsonSchemaFormat(BaseModel):
+    name: str | None = None
+    schema_: dict[str, Any] = Field(alias="schema")
+    strict: bool | None = None
+
+
+class ResponseFormat(BaseModel):
+    """OpenAI's `response_format`: plain text, any JSON object, or JSON matching a schema."""
+
+    type: Literal["text", "json_object", "json_schema"]
+    json_schema: JsonSchemaFormat | None = None
 
 
 class ChatCompletionRequest(BaseModel):
@@ -83,19 +131,32 @@ class ChatCompletionRequest(BaseModel):
     model: str | None = Field(default=None, max_length=256)
     messages: list[ChatMessage] = Field(min_length=1)
     stream: StrictBool = False
+    stream_options: StreamOptions | None = None
     stop: str | list[str] | None = None
     seed: int | None = None
-    max_tokens: int | None = None
-    max_completion_tokens: int | None = None
+    max_tokens: int | None = Field(default=None, ge=1)
+    max_completion_tokens: int | None = Field(default=None, ge=1)
     temperature: float | None = None
     top_p: float | None = None
     top_k: int | None = None
     repetition_penalty: float | None = None
     n: int = 1
+    response_format: ResponseFormat | None = None
+    """JSON mode, where the engine can constrain its output (400 where it cannot)."""
+    tools: list[dict[str, Any]] | None = None
+    """Tool definitions: refused with 400 (Parley's pipeline does not call tools)."""
+    tool_choice: str | dict[str, Any] | None = None
+    logprobs: StrictBool | None = None
+    """Return the tokens' log-probabilities (stream=false; where the engine can)."""
+    top_logprobs: int | None = Field(default=None, ge=0, le=20)
     session_id: SessionId | None = None
     """Parley: keep the history on the server under this session (see POST /v1/sessions)."""
     retrieval: StrictBool | None = None
     """Parley: use the knowledge base (default: on when configured)."""
+    parley_events: StrictBool = False
+    """Parley: also send `event: parley` server-sent events (what the web page reads): the
+    reply's final moderation, finish reason and sources, and a withdrawn reply's refusal.
+    Standard clients leave it off and see standard chunks only."""
     knowledge_base: str | None = Field(default=None, pattern=KB_PATTERN)
     """Parley: search this knowledge base instead of the default one."""
 
@@ -154,9 +215,15 @@ class FeedbackBody(BaseModel):
 
 
 class ErrorBody(BaseModel):
+    """OpenAI's error object."""
+
     message: str
     type: str
-    code: int
+    """`invalid_request_error` (4xx), `requests` (429) or `server_error` (5xx)."""
+    param: str | None = None
+    """The request field at fault, where one is."""
+    code: str | None = None
+    """What went wrong, e.g. `invalid_api_key`, `rate_limit_exceeded`, `not_found`."""
 
 
 class ErrorResponse(BaseModel):

@@ -57,6 +57,10 @@ class ServerSettings(BaseModel):
     """A request body not received whole within this many seconds is answered 408."""
     ui: bool = True
     """Serve the web chat page at `/`."""
+    engine_api: bool = False
+    """Also serve the bare engine (`/v1/completions`, `/tokenize`, `/apply-template`), for
+    other Parleys whose `openai` engine points here. It skips moderation, retrieval and
+    sessions: turn it on only where those clients are trusted."""
     knowledge_base_access: dict[str, KnowledgeBaseAccess] = Field(default_factory=dict)
     """Per API key hash (`sha256:...`, as in `api_keys`) or `*` (every other key): the
     knowledge bases it may read and write. A key with no entry (and no `*`) reads every base

@@ -1,4 +1,10 @@
-"""OpenAI-compatible `POST /v1/chat/completions` and `GET /v1/models`."""
+"""OpenAI-compatible `POST /v1/chat/completions`, `GET /v1/models` and `GET /v1/models/{id}`.
+
+Response bodies are the `openai` package's own types, so their shape is OpenAI's by
+construction; Parley's extra fields (`session_id`, `sources`, `parley_moderation`,
+`parley_finish_reason`) ride on the reply, and the first three on the first stream chunk,
+which those types allow.
+"""
 
 from __future__ import annotations
 
@@ -6,22 +12,29 @@ import json
 import time
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any, assert_never
+from typing import Any, Literal, assert_never
 
 from fastapi import APIRouter, Depends, Request
+from openai.types import CompletionUsage, Model
+from openai.types.chat import ChatCompletion, ChatCompletionChunk, ChatCompletionMessage
+from openai.types.chat.chat_completion import Choice, ChoiceLogprobs
+from openai.types.chat.chat_completion_chunk import Choice as ChunkChoice
+from openai.types.chat.chat_completion_chunk import ChoiceDelta
 
 from parley.engines.base import Turn
 from parley.server.deps import authenticate, state_of
 from parley.server.errors import error_body
 from parley.server.knowledge import chosen_base
-from parley.server.schemas import BODY_ERRORS, ChatCompletionRequest, error_responses
+from parley.server.schemas import BODY_ERRORS, ChatCompletionRequest, ChatMessage, error_responses
 from parley.server.streaming import StreamFailed, StreamingReply, complete, open_stream
 from parley.service import (
     ChatEvent,
     ChatReply,
     ChatRequest,
+    ChatService,
     Delta,
     Finished,
+    NotFound,
     Replaced,
     ServiceError,
     Started,
@@ -29,28 +42,90 @@ from parley.service import (
 
 router = APIRouter(prefix="/v1", tags=["openai"])
 
-FINISH = {"stop": "stop", "length": "length", "cancelled": "stop"}
+OpenAIFinish = Literal["stop", "length", "content_filter"]
+FINISH: dict[str, OpenAIFinish] = {"stop": "stop", "length": "length", "cancelled": "stop"}
+ALIAS = "parley"
+"""Requests may always name the model `parley`, whatever the server runs."""
 
 
-def finish_reason(reply: ChatReply) -> str:
+class InvalidField(ServiceError):
+    """A request field with a bad value; `param` names it as the API spells it."""
+
+    code = "invalid_value"
+
+    def __init__(self, message: str, param: str) -> None:
+        super().__init__(message)
+        self.param = param
+
+
+class ModelNotFound(NotFound):
+    code = "model_not_found"
+    param = "model"
+
+
+def finish_reason(reply: ChatReply) -> OpenAIFinish:
+    """Moderation refusals and off-topic refusals are OpenAI's `content_filter`."""
     return FINISH.get(reply.finish_reason, "content_filter")
 
 
-def usage(reply: ChatReply) -> dict[str, int]:
-    return {
-        "prompt_tokens": reply.prompt_tokens,
-        "completion_tokens": reply.completion_tokens,
-        "total_tokens": reply.prompt_tokens + reply.completion_tokens,
-    }
-
-
 def parley_fields(reply: ChatReply) -> dict[str, Any]:
+    # `parley_moderation`, not `moderation`: OpenAI's own `moderation` field has another shape.
     return {
         "session_id": reply.session_id,
         "sources": reply.sources,
-        "moderation": reply.moderation.as_dict(),
+        "parley_moderation": reply.moderation.as_dict(),
         "parley_finish_reason": reply.finish_reason,
     }
+
+
+def usage_of(reply: ChatReply) -> CompletionUsage:
+    return CompletionUsage(
+        prompt_tokens=reply.prompt_tokens,
+        completion_tokens=reply.completion_tokens,
+        total_tokens=reply.prompt_tokens + reply.completion_tokens,
+    )
+
+
+def check_model(service: ChatService, requested: str | None) -> str:
+    """The model id replies carry (the one /v1/models lists); 404 for another model."""
+    if requested is not None and requested not in (service.model_name, ALIAS):
+        raise ModelNotFound(
+            f"the model {requested!r} does not exist on this server; "
+            f"use {service.model_name!r} (or {ALIAS!r})"
+        )
+    return service.model_name
+
+
+def history_turns(messages: list[ChatMessage]) -> list[Turn]:
+    """User and assistant turns; tool calls and tool results become the assistant's turn.
+
+    Engines here cannot call tools, but a conversation that used them elsewhere must still be
+    answerable: a call is written as what the assistant did and the tool's result is added to
+    that turn (and so is what the assistant said next), so turns keep alternating
+    user/assistant for every prompt format.
+    """
+    turns: list[Turn] = []
+    for message in messages:
+        text = message.text()
+        if message.role == "user":
+            turns.append(Turn("user", text))
+        elif message.role == "assistant":
+            calls = [
+                f"[called {call.function.name}({call.function.arguments})]"
+                for call in message.tool_calls or []
+            ]
+            said = "\n".join(filter(None, [text, *calls]))
+            if turns and turns[-1].role == "assistant":  # after a tool call and its result
+                turns[-1] = Turn("assistant", f"{turns[-1].text}\n{said}".strip())
+            else:
+                turns.append(Turn("assistant", said))
+        elif message.role == "tool":
+            result = f"[{message.name or 'tool'} result: {text}]"
+            if turns and turns[-1].role == "assistant":
+                turns[-1] = Turn("assistant", f"{turns[-1].text}\n{result}".strip())
+            else:
+                turns.append(Turn("assistant", result))
+    return turns
 
 
 def to_chat_request(
@@ -59,21 +134,27 @@ def to_chat_request(
     state = state_of(request)
     limit = state.settings.max_message_chars
     if len(body.messages) > state.settings.max_messages:
-        raise ServiceError(
-            f"too many messages: {len(body.messages)} > {state.settings.max_messages}"
+        raise InvalidField(
+            f"too many messages: {len(body.messages)} > {state.settings.max_messages}",
+            "messages",
         )
-    system = [m.text() for m in body.messages if m.role in ("system", "developer")]
-    turns: list[Turn] = []
     for index, message in enumerate(body.messages):
-        text = message.text()
-        if len(text) > limit:
-            raise ServiceError(f"messages.{index}.content is longer than {limit} characters")
-        if message.role in ("user", "assistant"):
-            turns.append(Turn(message.role, text))
+        if len(message.text()) > limit:
+            raise InvalidField(
+                f"messages[{index}].content is longer than {limit} characters",
+                f"messages[{index}].content",
+            )
+    system = [m.text() for m in body.messages if m.role in ("system", "developer")]
+    turns = history_turns(body.messages)
     if not turns or turns[-1].role != "user" or not turns[-1].text.strip():
-        raise ServiceError("the last message must be a non-empty user message")
+        raise InvalidField("the last message must be a non-empty user message", "messages")
+    cap = state.settings.max_new_tokens_cap
+    for name in ("max_completion_tokens", "max_tokens"):
+        value = getattr(body, name)
+        if value is not None and value > cap:
+            raise InvalidField(f"{name}={value} is above this server's cap of {cap}", name)
     stop = [body.stop] if isinstance(body.stop, str) else body.stop
-    values = {
+    values: dict[str, Any] = {
         "temperature": body.temperature,
         "top_p": body.top_p,
         "top_k": body.top_k,
@@ -81,10 +162,9 @@ def to_chat_request(
         "repetition_penalty": body.repetition_penalty,
         "seed": body.seed,
         "stop": stop,
+        **output_options(body),
     }
-    params = state.service.params_from(
-        {k: v for k, v in values.items() if v is not None}, state.settings.max_new_tokens_cap
-    )
+    params = state.service.params_from({k: v for k, v in values.items() if v is not None}, cap)
     return ChatRequest(
         message=turns[-1].text,
         params=params,
@@ -98,6 +178,38 @@ def to_chat_request(
     )
 
 
+def sse(data: ChatCompletionChunk | dict[str, Any], event: str | None = None) -> bytes:
+    payload = data if isinstance(data, dict) else data.model_dump(mode="json", exclude_unset=True)
+    head = f"event: {event}\n" if event else ""
+    return f"{head}data: {json.dumps(payload)}\n\n".encode()
+
+
+def output_options(body: ChatCompletionRequest) -> dict[str, Any]:
+    """JSON mode and logprobs as generation parameters; tools refused (never ignored)."""
+    if body.tools and body.tool_choice != "none":
+        raise ServiceError(
+            "tools: Parley's pipeline does not call tools (its replies are moderated text); "
+            "send the request without tools, or with tool_choice 'none'"
+        )
+    if body.tool_choice not in (None, "none", "auto"):
+        raise ServiceError("tool_choice: no tools can be called on this server")
+    options: dict[str, Any] = {}
+    fmt = body.response_format
+    if fmt is not None and fmt.type == "json_object":
+        options["json_schema"] = {}
+    elif fmt is not None and fmt.type == "json_schema":
+        if fmt.json_schema is None:
+            raise ServiceError("response_format.json_schema is required for type json_schema")
+        options["json_schema"] = fmt.json_schema.schema_
+    if body.logprobs:
+        if body.stream:
+            raise ServiceError("logprobs are returned with stream=false only")
+        options["logprobs"] = body.top_logprobs or 0
+    elif body.top_logprobs is not None:
+        raise ServiceError("top_logprobs needs logprobs=true")
+    return options
+
+
 @router.post(
     "/chat/completions",
     responses={
@@ -107,85 +219,135 @@ def to_chat_request(
 )
 async def chat_completions(
     body: ChatCompletionRequest, request: Request, owner: str | None = Depends(authenticate)
-):
+) -> Any:
     """Chat completion, streamed as server-sent events when `stream` is true."""
     state = state_of(request)
+    model = check_model(state.service, body.model)
     chat = to_chat_request(body, owner, request)
-    model = body.model or state.service.model_name
     completion_id = f"chatcmpl-{uuid.uuid4().hex}"
     created = int(time.time())
     if not body.stream:
         reply = await complete(state, chat, request)
-        return {
-            "id": completion_id,
-            "object": "chat.completion",
-            "created": created,
-            "model": model,
-            "choices": [
-                {
-                    "index": 0,
-                    "message": {"role": "assistant", "content": reply.text},
-                    "finish_reason": finish_reason(reply),
-                }
+        completion = ChatCompletion(
+            id=completion_id,
+            object="chat.completion",
+            created=created,
+            model=model,
+            choices=[
+                Choice(
+                    index=0,
+                    message=ChatCompletionMessage(role="assistant", content=reply.text),
+                    finish_reason=finish_reason(reply),
+                    logprobs=None
+                    if reply.logprobs is None
+                    else ChoiceLogprobs.model_validate({"content": reply.logprobs}),
+                )
             ],
-            "usage": usage(reply),
+            usage=usage_of(reply),
             **parley_fields(reply),
-        }
-    started, events = await open_stream(state, chat)
-    head = {"id": completion_id, "object": "chat.completion.chunk", "created": created}
-    head["model"] = model
-
-    def chunk(delta: dict[str, Any], reason: str | None = None, **extra: Any) -> bytes:
-        body = {**head, "choices": [{"index": 0, "delta": delta, "finish_reason": reason}]}
-        return f"data: {json.dumps(body | extra)}\n\n".encode()
-
-    async def sse(events: AsyncIterator[ChatEvent | StreamFailed]) -> AsyncIterator[bytes]:
-        yield chunk(
-            {"role": "assistant", "content": ""},
-            session_id=started.session_id,
-            sources=started.sources,
-            moderation=started.moderation.as_dict(),
         )
+        return completion.model_dump(mode="json", exclude_unset=True)
+
+    started, events = await open_stream(state, chat)
+    include_usage = bool(body.stream_options and body.stream_options.include_usage)
+
+    def chunk(
+        delta: ChoiceDelta, reason: OpenAIFinish | None = None, **extra: Any
+    ) -> ChatCompletionChunk:
+        return ChatCompletionChunk(
+            id=completion_id,
+            object="chat.completion.chunk",
+            created=created,
+            model=model,
+            choices=[ChunkChoice(index=0, delta=delta, finish_reason=reason)],
+            **extra,
+        )
+
+    async def stream(events: AsyncIterator[ChatEvent | StreamFailed]) -> AsyncIterator[bytes]:
+        yield sse(
+            chunk(
+                ChoiceDelta(role="assistant", content=""),
+                session_id=started.session_id,
+                sources=started.sources,
+                parley_moderation=started.moderation.as_dict(),
+            )
+        )
+        shown = False
+        refusal: str | None = None
         async for event in events:
             match event:
                 case StreamFailed(error=error):
-                    # The pipeline failed midway: an error event, never a silent cut.
+                    # The pipeline failed midway; the status line is sent already: the error
+                    # goes as an event, as OpenAI does, never a silent cut.
                     yield f"data: {json.dumps({'error': error_body(error)})}\n\n".encode()
                     break
                 case Started():
                     pass  # already sent: `open_stream` returned it
                 case Delta(text=text):
-                    yield chunk({"content": text})
+                    shown = shown or bool(text.strip())
+                    yield sse(chunk(ChoiceDelta(content=text)))
                 case Replaced(text=text):
-                    # Clients that understand it replace the shown text; others see it appended.
-                    yield chunk({"content": "\n\n" + text}, replace=text)
+                    # Output moderation withdrew the reply: standard clients get the refusal
+                    # with finish_reason content_filter; the page (parley_events) replaces
+                    # what it shows.
+                    refusal = text
+                    if body.parley_events:
+                        yield sse({"replace": text}, event="parley")
                 case Finished(reply=reply):
-                    yield chunk(
-                        {}, finish_reason(reply), usage=usage(reply), **parley_fields(reply)
-                    )
+                    if refusal is not None:
+                        text = f"\n\n{refusal}" if shown else refusal
+                        yield sse(chunk(ChoiceDelta(content=text), "content_filter"))
+                    else:
+                        yield sse(chunk(ChoiceDelta(), finish_reason(reply)))
+                    if body.parley_events:
+                        yield sse(parley_fields(reply), event="parley")
+                    if include_usage:
+                        yield sse(
+                            ChatCompletionChunk(
+                                id=completion_id,
+                                object="chat.completion.chunk",
+                                created=created,
+                                model=model,
+                                choices=[],
+                                usage=usage_of(reply),
+                            )
+                        )
                 case _:
                     assert_never(event)
         yield b"data: [DONE]\n\n"
 
     return StreamingReply(
-        sse(events),
+        stream(events),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Parley-Session-Id": started.session_id or ""},
+    )
+
+
+def model_card(service: ChatService) -> Model:
+    # max_model_len as vLLM reports it, so another Parley's `openai` engine reads the window.
+    return Model.model_validate(
+        {
+            "id": service.model_name,
+            "object": "model",
+            "created": 0,
+            "owned_by": "parley",
+            "max_model_len": service.engine.context_window,
+        }
     )
 
 
 @router.get("/models", responses=error_responses(401, 429))
 def models(request: Request, owner: str | None = Depends(authenticate)) -> dict[str, Any]:
     """The one model this server answers with."""
-    state = state_of(request)
-    return {
-        "object": "list",
-        "data": [
-            {
-                "id": state.service.model_name,
-                "object": "model",
-                "created": 0,
-                "owned_by": "parley",
-            }
-        ],
-    }
+    card = model_card(state_of(request).service)
+    return {"object": "list", "data": [card.model_dump(mode="json")]}
+
+
+@router.get("/models/{model_id:path}", responses=error_responses(401, 404, 429))
+def model(
+    model_id: str, request: Request, owner: str | None = Depends(authenticate)
+) -> dict[str, Any]:
+    """The model by its id (also `parley`, the alias every request may use)."""
+    service = state_of(request).service
+    check_model(service, model_id)
+    return model_card(service).model_dump(mode="json")

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
-from typing import Any, assert_never
 
 from fastapi import APIRouter, Depends, Request
 
+from parley.invocations import SESSION_HEADER, error_line, jsonline
 from parley.server.deps import authenticate, state_of
 from parley.server.errors import error_body
 from parley.server.knowledge import chosen_base
@@ -18,11 +17,9 @@ from parley.server.schemas import (
     error_responses,
 )
 from parley.server.streaming import StreamFailed, StreamingReply, complete, open_stream
-from parley.service import ChatEvent, ChatRequest, Delta, Finished, Replaced, Started
+from parley.service import ChatEvent, ChatRequest, ServiceError
 
 router = APIRouter(tags=["sagemaker"])
-
-SESSION_HEADER = "X-Amzn-SageMaker-Custom-Attributes"
 
 
 @router.post(
@@ -38,11 +35,14 @@ async def invocations(
 ):
     """Answer `inputs`; `Accept: application/jsonlines` streams `{"outputs": ["piece"]}` lines."""
     state = state_of(request)
+    params = state.service.params_from(body.parameters, state.settings.max_new_tokens_cap)
+    if params.logprobs is not None:  # the seed's response has no place for them
+        raise ServiceError("parameters.logprobs: ask /v1/chat/completions for log-probabilities")
     chat = ChatRequest(
         message=body.inputs,
         session_id=body.session_id,
         owner=owner,
-        params=state.service.params_from(body.parameters, state.settings.max_new_tokens_cap),
+        params=params,
         retrieval=not body.no_retrieval,
         create_missing_session=True,
         knowledge_base=chosen_base(request, owner, body.knowledge_base, not body.no_retrieval),
@@ -64,33 +64,13 @@ async def invocations(
     )
 
 
-def _line(value: dict[str, Any]) -> bytes:
-    return (json.dumps(value) + "\n").encode()
-
-
 async def _jsonlines(events: AsyncIterator[ChatEvent | StreamFailed]) -> AsyncIterator[bytes]:
-    """`{"outputs": [piece]}` lines; a withdrawn reply is followed by its refusal, marked
-    `"replace": true` (the text shown so far is to be replaced by it); a summary line ends,
-    or `{"outputs": [], "error": {...}}` when the pipeline failed midway."""
+    """The contract's JSON lines (see `parley.invocations`); a pipeline that failed midway ends
+    with `{"outputs": [], "error": {...}}`."""
     async for event in events:
-        match event:
-            case StreamFailed(error=error):
-                yield _line({"outputs": [], "error": error_body(error)})
-            case Started():
-                pass  # its session id is in the response header
-            case Delta(text=text):
-                yield _line({"outputs": [text]})
-            case Replaced(text=text):
-                yield _line({"outputs": ["\n\n" + text], "replace": text})
-            case Finished(reply=reply):
-                yield _line(
-                    {
-                        "outputs": [],
-                        "session_id": reply.session_id,
-                        "sources": reply.sources,
-                        "moderation": reply.moderation.as_dict(),
-                        "finish_reason": reply.finish_reason,
-                    }
-                )
-            case _:
-                assert_never(event)
+        if isinstance(event, StreamFailed):
+            yield error_line(error_body(event.error))
+            return
+        line = jsonline(event)
+        if line is not None:
+            yield line

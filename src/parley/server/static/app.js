@@ -2,8 +2,8 @@
  * Parley's web chat page. Plain JavaScript, no build step, no dependency.
  *
  * It talks to the server's own APIs only: POST /v1/chat/completions (streamed as server-sent
- * events, with Parley's `session_id`, `sources`, `moderation`, `replace` and
- * `parley_finish_reason` fields) and the sessions API (/v1/sessions). Untrusted text (model
+ * events, with Parley's `sources` and `parley_moderation` on the first chunk and `event: parley`
+ * events for the rest) and the sessions API (/v1/sessions). Untrusted text (model
  * output, documents, titles) only ever reaches the page as text nodes; see markdown.js.
  */
 (function () {
@@ -447,6 +447,7 @@
       heading.id = `${this.id}-sources`;
       node.setAttribute('aria-labelledby', heading.id);
       const list = el('ol', 'source-list');
+      const locations = whereInDocument(this.sources);
       this.sources.forEach((source, index) => {
         const n = index + 1;
         const item = el('li', 'source');
@@ -455,10 +456,12 @@
         const summary = el('summary');
         summary.append(el('span', 'source-num', String(n)));
         summary.append(el('span', 'source-title', String(source.title || 'Untitled')));
+        const where = locations[index];
+        if (where) summary.append(el('span', 'source-where', where));
         const host = hostOf(String(source.uri || ''));
         if (host) summary.append(el('span', 'source-host', host));
         details.append(summary);
-        const passage = el('blockquote', 'source-passage', String(source.snippet || ''));
+        const passage = el('blockquote', 'source-passage', md.unwrap(source.snippet || ''));
         details.append(passage);
         const meta = el('div', 'source-meta');
         const uri = String(source.uri || '');
@@ -471,8 +474,9 @@
           a.append(el('span', null, 'Open source'), icon('link'));
           a.setAttribute('aria-label', `Open source ${n}: ${source.title || href} (new tab)`);
           meta.append(a);
-        } else if (uri) {
-          meta.append(el('code', 'source-uri', uri));
+        } else if (source.document) {
+          // A file of the knowledge base, by its name in the collection (never a server path).
+          meta.append(el('span', 'source-document', String(source.document)));
         }
         if (typeof source.score === 'number') meta.title = `Retrieval score ${source.score.toFixed(3)}`;
         details.append(meta);
@@ -554,6 +558,32 @@
     }
   }
 
+  /**
+   * Where each passage is in its document: its section and page when the server knows them
+   * (or its chunk number), and, when passages of one document still look alike, "excerpt N".
+   */
+  function whereInDocument(sources) {
+    const places = sources.map((source) => {
+      const parts = [];
+      if (source.section) parts.push(String(source.section));
+      if (source.page !== undefined && source.page !== null && source.page !== '') parts.push(`p. ${source.page}`);
+      if (!parts.length && Number.isInteger(source.chunk)) parts.push(`part ${source.chunk + 1}`);
+      return parts.join(' · ');
+    });
+    const seen = new Map();
+    sources.forEach((source, index) => {
+      const key = `${source.title || ''}\u0000${places[index]}`;
+      seen.set(key, [...(seen.get(key) || []), index]);
+    });
+    for (const indexes of seen.values()) {
+      if (indexes.length < 2) continue;
+      indexes.forEach((index, k) => {
+        places[index] = [places[index], `excerpt ${k + 1}`].filter(Boolean).join(' · ');
+      });
+    }
+    return places;
+  }
+
   function userMessage(text) {
     const node = el('article', 'msg user');
     node.setAttribute('aria-label', 'Your message');
@@ -614,6 +644,7 @@
       top_k: s.top_k,
       max_tokens: s.max_tokens,
       retrieval: s.retrieval,
+      parley_events: true,
       // The base picked in the knowledge-base picker (knowledge.js); absent: the default.
       knowledge_base: window.ParleyKnowledge ? window.ParleyKnowledge.selected() : undefined,
     };
@@ -678,13 +709,56 @@
     }
   }
 
-  /** Reads the server-sent events into `reply`; true when the last chunk arrived. */
+  /**
+   * Reads the server-sent events into `reply`; true when the last chunk arrived.
+   *
+   * Standard chunks carry the text (the first one also Parley's `sources` and
+   * `parley_moderation`);
+   * `event: parley` events (asked for with `parley_events`) carry what standard clients do not
+   * get: a withdrawn reply's refusal (`replace`) and the final moderation and finish reason.
+   */
   async function readStream(response, reply) {
     const reader = response.body.getReader();
     const decoder = new TextDecoder();
     let buffer = '';
     let done = false;
+    let replaced = false;
     let moderation = null;
+    let eventName = '';
+    const onParley = (data) => {
+      if (typeof data.replace === 'string') {
+        replaced = true;
+        reply.replace(data.replace);
+        reply.setModeration({ ...(moderation || {}), output: { action: 'block' } }, 'moderation');
+      }
+      if (typeof data.parley_finish_reason === 'string') {
+        done = true;
+        if (Array.isArray(data.sources)) reply.setSources(data.sources);
+        if (data.parley_moderation) moderation = data.parley_moderation;
+        reply.setModeration(moderation, data.parley_finish_reason);
+        reply.finish(data.parley_finish_reason);
+      }
+    };
+    const onChunk = (chunk) => {
+      if (chunk.error) {
+        reply.error(chunk.error.message || 'The server reported an error.');
+        return;
+      }
+      if (Array.isArray(chunk.sources)) reply.setSources(chunk.sources);
+      if (chunk.parley_moderation) {
+        moderation = chunk.parley_moderation;
+        reply.setModeration(moderation);
+      }
+      const choice = (chunk.choices && chunk.choices[0]) || {};
+      // After a withdrawal the page already shows the refusal the standard chunk repeats.
+      if (!replaced && choice.delta && typeof choice.delta.content === 'string') {
+        reply.append(choice.delta.content);
+      }
+      if (choice.finish_reason && !done) {
+        done = true;
+        reply.finish(choice.finish_reason === 'content_filter' ? 'moderation' : choice.finish_reason);
+      }
+    };
     while (true) {
       const { value, done: ended } = await reader.read();
       if (ended) break;
@@ -693,35 +767,26 @@
       while ((newline = buffer.indexOf('\n')) >= 0) {
         const line = buffer.slice(0, newline).replace(/\r$/, '');
         buffer = buffer.slice(newline + 1);
+        if (line === '') {
+          eventName = '';
+          continue;
+        }
+        if (line.startsWith('event:')) {
+          eventName = line.slice(6).trim();
+          continue;
+        }
         if (!line.startsWith('data:')) continue;
         const data = line.slice(5).trim();
         if (data === '[DONE]') return done;
-        let chunk;
+        let parsed;
         try {
-          chunk = JSON.parse(data);
+          parsed = JSON.parse(data);
         } catch (_) {
           continue;
         }
-        if (chunk.error) {
-          reply.error(chunk.error.message || 'The server reported an error.');
-          continue;
-        }
-        if (Array.isArray(chunk.sources)) reply.setSources(chunk.sources);
-        if (chunk.moderation) {
-          moderation = chunk.moderation;
-          reply.setModeration(moderation, chunk.parley_finish_reason);
-        }
-        const choice = (chunk.choices && chunk.choices[0]) || {};
-        if (typeof chunk.replace === 'string') {
-          reply.replace(chunk.replace);
-          reply.setModeration({ ...(moderation || {}), output: { action: 'block' } }, 'moderation');
-        } else if (choice.delta && typeof choice.delta.content === 'string') {
-          reply.append(choice.delta.content);
-        }
-        if (chunk.parley_finish_reason || choice.finish_reason) {
-          done = true;
-          reply.finish(chunk.parley_finish_reason || choice.finish_reason);
-        }
+        if (!parsed || typeof parsed !== 'object') continue;
+        if (eventName === 'parley') onParley(parsed);
+        else if (!eventName) onChunk(parsed);
       }
     }
     return done;
@@ -1055,9 +1120,10 @@
       $('open-sidebar').focus();
     }
   });
-  for (const button of document.querySelectorAll('.suggestion')) {
-    button.addEventListener('click', () => send(button.textContent));
-  }
+  $('suggestions').addEventListener('click', (event) => {
+    const button = event.target.closest('.suggestion');
+    if (button) send(button.textContent);
+  });
   thread.addEventListener('click', async (event) => {
     const button = event.target.closest('.copy-code');
     if (!button) return;
@@ -1111,12 +1177,36 @@
     }
   }
 
+  /** Questions about the knowledge base's own documents (none when it has no titles). */
+  async function loadSuggestions() {
+    const group = $('suggestions');
+    let questions = [];
+    try {
+      // Not request(): a refused key must not ask for one a second time.
+      const response = await fetch('/ui/suggestions', { headers: headers(false), cache: 'no-store' });
+      const body = response.ok ? await response.json() : null;
+      questions = Array.isArray(body && body.suggestions) ? body.suggestions : [];
+    } catch (_) {
+      questions = [];
+    }
+    const buttons = questions
+      .filter((q) => typeof q === 'string' && q.trim())
+      .map((q) => {
+        const button = el('button', 'suggestion', q);
+        button.type = 'button';
+        return button;
+      });
+    group.replaceChildren(...buttons);
+    group.hidden = buttons.length === 0;
+  }
+
   async function start() {
     fillSettings();
     autoGrow();
     showThread(false);
     loadModelName();
     await refreshSessions();
+    loadSuggestions();
     const id = hashSession();
     if (id) await openSession(id);
     document.body.classList.add('ready');

@@ -136,11 +136,16 @@
           continue;
         }
         const c = CITATION.exec(rest);
-        const node = c && opts.cite ? opts.cite(Number(c[1])) : null;
-        if (node) {
-          plain = plain.replace(/ $/, '\u00a0'); // keep the marker on its word's line
-          flush();
-          out.push(node);
+        if (c && opts.cite) {
+          const node = opts.cite(Number(c[1]));
+          if (node) {
+            plain = plain.replace(/ $/, '\u00a0'); // keep the marker on its word's line
+            flush();
+            out.push(node);
+          } else {
+            // A mark with no source shown (the model invented "[4]"): not rendered at all.
+            plain = plain.replace(/ $/, '');
+          }
           i += c[0].length;
           continue;
         }
@@ -183,14 +188,41 @@
     return out;
   }
 
-  /** Inline content of a paragraph whose single line breaks are kept (chat models mean them). */
+  /**
+   * Inline content of a paragraph whose single line breaks are kept (chat models mean them),
+   * except hard wraps copied from a source: a break inside a sentence (a full line with no
+   * end punctuation before it, a lower-case word after it) is a space.
+   */
   function inlineLines(lines, opts) {
+    const joined = [];
+    for (const line of lines) {
+      const last = joined.length ? joined[joined.length - 1] : null;
+      if (last !== null && isHardWrap(last, line)) joined[joined.length - 1] = `${last.trimEnd()} ${line.trim()}`;
+      else joined.push(line);
+    }
     const nodes = [];
-    lines.forEach((line, index) => {
+    joined.forEach((line, index) => {
       if (index) nodes.push(el('br'));
       nodes.push(...inline(line.trim(), opts, 0));
     });
     return nodes;
+  }
+
+  function isHardWrap(before, after) {
+    // Wrapped source text fills its lines (to ~60-80 columns); a short line is meant.
+    const line = before.trim();
+    return line.length >= 50 && /[\p{L}\p{N},;]$/u.test(line) && /^\s*[\p{Ll}(]/u.test(after);
+  }
+
+  /** Plain text (a source passage) with its hard line wraps undone: paragraphs stay apart. */
+  function unwrap(text) {
+    return String(text)
+      .replace(/\r\n?/g, '\n')
+      .split(/\n[ \t]*\n+/)
+      // A line that starts a list item keeps its break.
+      .map((paragraph) => paragraph.replace(/[ \t]*\n[ \t]*(?!(?:[-*•]|\d{1,3}[.)])\s)/g, ' ').trim())
+      .filter(Boolean)
+      .join('\n\n');
   }
 
   // -- blocks ---------------------------------------------------------------------------------
@@ -418,5 +450,5 @@
     return fragment;
   }
 
-  window.ParleyMarkdown = Object.freeze({ render, safeUrl });
+  window.ParleyMarkdown = Object.freeze({ render, safeUrl, unwrap });
 })();

@@ -1,0 +1,399 @@
+"""Serving under concurrency: bare llama.cpp server vs Parley's server, same GGUF, one run.
+
+Measures, at 1/2/4/8 concurrent clients streaming chat completions:
+- bare `llama-server` (the binary set-up built, `--parallel 8`, all cores), no pipeline;
+- Parley's server on its default engine for `parley serve` (the managed llama-server), with
+  moderation (classifier, in and out) on, and off; retrieval off;
+- Parley's server on the in-process llama.cpp engine, moderation on (the engine before);
+then time to first token p50/p95, aggregate tokens/s, and the peak RSS of the server's process
+tree; and a 64-token grounded answer (retrieval + moderation) end to end, p50/p95. Also one
+stream at a time on both engines directly (no HTTP), which decides the terminal chat's engine.
+
+    .venv/bin/python benchmarks/serving.py [--max-tokens 128] [--rounds 2] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from _stats import percentile
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+QUESTIONS = [
+    "Write a long story about a dragon who learns to cook.",
+    "Explain in detail how a steam engine works.",
+    "Describe a journey across the ocean in many sentences.",
+    "Write a long letter to a friend about your garden.",
+    "Tell me everything you know about the history of Rome.",
+    "Describe a busy market day in a small town.",
+    "Write a long poem about the mountains in winter.",
+    "Explain how bread is made, step by step, in detail.",
+]
+GROUNDED = [
+    "Who painted the Mona Lisa?",
+    "What is the capital of France?",
+    "How does photosynthesis work?",
+    "Who was Julius Caesar?",
+    "What is DNA?",
+    "Who wrote Hamlet?",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def tree_rss_mb(pid: int) -> float:
+    """Resident memory of `pid` and all its descendants, in MiB."""
+    total, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            for line in Path(f"/proc/{current}/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+            for task in Path(f"/proc/{current}/task").iterdir():
+                todo += [int(c) for c in (task / "children").read_text().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+    return total / 1024
+
+
+class PeakRss:
+    """Samples a process tree's RSS every 100 ms in the background."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid, self.peak, self._stop = pid, 0.0, threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, tree_rss_mb(self.pid))
+            time.sleep(0.1)
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._thread.join()
+        return round(self.peak, 1)
+
+
+def wait_ready(url: str, process: subprocess.Popen[bytes], log: Path, path: str) -> None:
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited: {log.read_text()[-3000:]}")
+        try:
+            if httpx.get(url + path, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError("server did not become ready")
+
+
+def stream_chat(client: httpx.Client, body: dict[str, Any]) -> dict[str, float]:
+    """One streamed chat completion: time to first content, total time, tokens."""
+    started = time.perf_counter()
+    first, tokens, pieces = None, 0, 0
+    with client.stream("POST", "/v1/chat/completions", json=body) as response:
+        response.raise_for_status()
+        for line in response.iter_lines():
+            if not line.startswith("data: ") or line == "data: [DONE]":
+                continue
+            chunk = json.loads(line[6:])
+            if "error" in chunk:
+                raise RuntimeError(chunk["error"])
+            choices = chunk.get("choices") or []
+            if choices and choices[0].get("delta", {}).get("content"):
+                pieces += 1
+                if first is None:
+                    first = time.perf_counter()
+            if chunk.get("usage"):
+                tokens = chunk["usage"].get("completion_tokens", tokens)
+    end = time.perf_counter()
+    return {"ttft": (first or end) - started, "total": end - started, "tokens": tokens or pieces}
+
+
+def load(url: str, clients: int, rounds: int, body_for: Callable[[int], dict[str, Any]]):
+    """`clients` threads, each sending `rounds` requests one after another."""
+    results: list[dict[str, float]] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+
+    def client_loop(index: int) -> None:
+        with httpx.Client(base_url=url, timeout=600) as client:
+            for round_ in range(rounds):
+                try:
+                    sample = stream_chat(client, body_for(index * rounds + round_))
+                except Exception as exc:
+                    with lock:
+                        errors.append(f"{type(exc).__name__}: {exc}")
+                    continue
+                with lock:
+                    results.append(sample)
+
+    began = time.perf_counter()
+    threads = [threading.Thread(target=client_loop, args=(i,)) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - began
+    ttft = [r["ttft"] * 1000 for r in results]
+    return {
+        "clients": clients,
+        "requests": len(results),
+        "errors": errors[:3],
+        "ttft_ms_p50": round(percentile(ttft, 50), 1),
+        "ttft_ms_p95": round(percentile(ttft, 95), 1),
+        "tokens": int(sum(r["tokens"] for r in results)),
+        "aggregate_tok_s": round(sum(r["tokens"] for r in results) / wall, 1),
+    }
+
+
+def chat_body(max_tokens: int, **extra: Any) -> Callable[[int], dict[str, Any]]:
+    def body(index: int) -> dict[str, Any]:
+        return {
+            "model": "any",
+            "messages": [{"role": "user", "content": QUESTIONS[index % len(QUESTIONS)]}],
+            "stream": True,
+            "temperature": 0.7,
+            "seed": index,
+            "max_tokens": max_tokens,
+            "stream_options": {"include_usage": True},
+            **extra,
+        }
+
+    return body
+
+
+def run_levels(url: str, levels: list[int], rounds: int, body) -> list[dict[str, Any]]:
+    load(url, 1, 1, body)  # warm-up: first prompt processing, caches
+    return [load(url, clients, rounds, body) for clients in levels]
+
+
+def bare_server(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+    from parley.embedded import embedded_path
+    from parley.engines.llama_server import find_llama_server, server_arguments
+
+    binary = find_llama_server(None)
+    if binary is None:
+        return {"skipped": "llama-server is not built (scripts/setup.sh)"}
+    port, log = free_port(), workdir / "bare.log"
+    cores = os.cpu_count() or 1
+    arguments = server_arguments(
+        embedded_path("smollm2-135m-instruct"),
+        parallel=max(args.levels),
+        slot_context=2048,
+        threads=cores,
+        batch_threads=cores,
+    )
+    with open(log, "wb") as output:
+        process = subprocess.Popen(
+            [str(binary), *arguments, "--host", "127.0.0.1", "--port", str(port)],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(url, process, log, "/health")
+        rss = PeakRss(process.pid)
+        levels = run_levels(url, args.levels, args.rounds, chat_body(args.max_tokens))
+        return {
+            "flags": f"--parallel {max(args.levels)} -t {cores}",
+            "levels": levels,
+            "peak_rss_mb": rss.stop(),
+        }
+    finally:
+        process.terminate()
+        process.wait(20)
+
+
+def parley_server(
+    args: argparse.Namespace,
+    workdir: Path,
+    name: str,
+    *,
+    engine: str,
+    moderation: bool,
+    grounded: bool = False,
+) -> dict[str, Any]:
+    port, log = free_port(), workdir / f"{name}.log"
+    data_dir = args.data_dir or workdir / "data"
+    config = workdir / f"{name}.toml"
+    config.write_text(
+        f'data_dir = "{data_dir}"\n'
+        f"[server]\nport = {port}\nmax_active_generations = 16\nrate_limit_per_minute = 0\n"
+        f'[model]\nengine = "{engine}"\nparallel = {max(args.levels)}\ncontext_window = 2048\n'
+        f"[retrieval]\nenabled = {'true' if grounded else 'false'}\n"
+        f'[moderation]\nmoderator = "{"classifier" if moderation else "none"}"\n'
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    with open(log, "wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "parley.cli", "-c", str(config), "serve"],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_ready(url, process, log, "/ping")
+        health = httpx.get(f"{url}/health", timeout=10).json()
+        rss = PeakRss(process.pid)
+        if grounded:
+            result = grounded_answers(url, args)
+        else:
+            result = {
+                "levels": run_levels(
+                    url, args.levels, args.rounds, chat_body(args.max_tokens, retrieval=False)
+                )
+            }
+        return {"engine": health.get("engine"), **result, "peak_rss_mb": rss.stop()}
+    finally:
+        process.terminate()
+        process.wait(30)
+
+
+def grounded_answers(url: str, args: argparse.Namespace) -> dict[str, Any]:
+    """A 64-token grounded answer (retrieval + moderation), one client, end to end."""
+    times, sources = [], 0
+    with httpx.Client(base_url=url, timeout=600) as client:
+        for index, question in enumerate([GROUNDED[0], *GROUNDED * args.rounds]):
+            body = {
+                "messages": [{"role": "user", "content": question}],
+                "temperature": 0,
+                "max_tokens": 64,
+            }
+            began = time.perf_counter()
+            reply = client.post("/v1/chat/completions", json=body)
+            reply.raise_for_status()
+            if index:  # the first one warms up
+                times.append(time.perf_counter() - began)
+                sources += bool(reply.json().get("sources"))
+    return {
+        "requests": len(times),
+        "with_sources": sources,
+        "total_ms_p50": round(percentile([t * 1000 for t in times], 50), 1),
+        "total_ms_p95": round(percentile([t * 1000 for t in times], 95), 1),
+    }
+
+
+def single_stream(args: argparse.Namespace) -> dict[str, Any]:
+    """One stream at a time on each engine directly (the terminal chat's case), 3 runs."""
+    from parley.config import ModelSettings
+    from parley.engines.base import Turn
+    from parley.engines.factory import build_engine
+    from parley.engines.formats import build_format
+    from parley.engines.generation import Generation
+    from parley.engines.params import GenerationParams
+
+    out: dict[str, Any] = {}
+    for name in ("llama.cpp", "llama-server"):
+        engine = build_engine(ModelSettings(engine=name, context_window=2048, parallel=1))
+        try:
+            prompt = build_format("auto", engine).render([Turn("user", QUESTIONS[0])])
+            params = GenerationParams(temperature=0.7, max_new_tokens=args.max_tokens)
+            rates, ttfts = [], []
+            for seed in range(4):
+                generation = Generation(engine, prompt, params.updated(seed=seed))
+                began = time.perf_counter()
+                generation.result()
+                if seed:  # the first one warms up
+                    rates.append(generation.completion_tokens / (time.perf_counter() - began))
+                    ttfts.append((generation.time_to_first_token or 0) * 1000)
+            out[name] = {
+                "tok_s_runs": [round(r, 1) for r in rates],
+                "tok_s_median": round(sorted(rates)[len(rates) // 2], 1),
+                "ttft_ms_median": round(sorted(ttfts)[len(ttfts) // 2], 1),
+            }
+        finally:
+            engine.close()
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--max-tokens", type=int, default=128)
+    parser.add_argument("--rounds", type=int, default=2, help="requests per client per level")
+    parser.add_argument("--levels", type=int, nargs="+", default=[1, 2, 4, 8])
+    parser.add_argument("--data-dir", type=Path, help="Parley data dir (the default KB index)")
+    parser.add_argument("--quick", action="store_true", help="skip the in-process comparison")
+    parser.add_argument("--no-grounded", action="store_true", help="skip the grounded answer")
+    args = parser.parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="parley-serving-"))
+    report: dict[str, Any] = {
+        "model": "smollm2-135m-instruct (GGUF Q4_1)",
+        "cores": os.cpu_count(),
+        "load_average_before": os.getloadavg(),
+        "max_tokens": args.max_tokens,
+    }
+
+    def measure(name: str, run: Callable[[], dict[str, Any]]) -> None:
+        report[name] = run()
+        print(json.dumps({name: report[name]}), file=sys.stderr, flush=True)  # progress
+
+    measure("bare_llama_server", lambda: bare_server(args, workdir))
+    measure(
+        "parley_moderation_on",
+        lambda: parley_server(args, workdir, "parley-mod", engine="auto", moderation=True),
+    )
+    measure(
+        "parley_moderation_off",
+        lambda: parley_server(args, workdir, "parley-nomod", engine="auto", moderation=False),
+    )
+    if not args.quick:
+        measure(
+            "parley_in_process_moderation_on",
+            lambda: parley_server(
+                args, workdir, "parley-inproc", engine="llama.cpp", moderation=True
+            ),
+        )
+        measure("single_stream_engines", lambda: single_stream(args))
+    if not args.no_grounded:
+        measure(
+            "grounded_64_tokens",
+            lambda: parley_server(
+                args, workdir, "parley-grounded", engine="auto", moderation=True, grounded=True
+            ),
+        )
+    report["ratios"] = ratios(report)
+    report["load_average_after"] = os.getloadavg()
+    print(json.dumps(report, indent=2))
+
+
+def ratios(report: dict[str, Any]) -> dict[str, Any]:
+    def rates(key: str) -> dict[int, float]:
+        levels = report.get(key, {}).get("levels", [])
+        return {level["clients"]: level["aggregate_tok_s"] for level in levels}
+
+    bare, mod = rates("bare_llama_server"), rates("parley_moderation_on")
+    out: dict[str, Any] = {}
+    for clients in (1, 4, 8):
+        if bare.get(clients) and mod.get(clients):
+            out[f"parley_mod_on_vs_bare_{clients}"] = round(mod[clients] / bare[clients], 2)
+    if mod.get(4) and mod.get(1):
+        out["parley_mod_on_4_vs_1"] = round(mod[4] / mod[1], 2)
+    return out
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,2 @@
+"""Deployment: DJL Serving / SageMaker LMI artifacts, the SageMaker endpoint lifecycle, and the
+bring-your-own-container `serve` entry point."""

@@ -1,0 +1,1 @@
+"""Quality measurements over the whole pipeline."""

@@ -1,0 +1,85 @@
+"""Real llama.cpp servers for the engine tests: an unmanaged one, and the binary to manage."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from parley.embedded import embedded_path
+from parley.engines.llama_server import find_llama_server, server_arguments
+
+
+@pytest.fixture(scope="session")
+def llama_server_binary() -> Path:
+    """The llama-server binary set-up built; its absence fails under CI, skips elsewhere."""
+    binary = find_llama_server(None)
+    if binary is None:
+        if os.environ.get("CI"):
+            pytest.fail("llama-server is missing in CI: scripts/setup.sh did not build it")
+        pytest.skip("llama-server is not built (scripts/setup.sh builds it)")
+    return binary
+
+
+@pytest.fixture(scope="session")
+def gguf_model() -> Path:
+    return embedded_path("smollm2-135m-instruct")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class BareServer:
+    """A llama-server Parley does not manage (as any OpenAI-compatible server would be)."""
+
+    url: str
+    process: subprocess.Popen[bytes]
+
+    def slots(self) -> list[dict]:
+        return httpx.get(f"{self.url}/slots", timeout=10).json()
+
+
+@pytest.fixture(scope="session")
+def bare_llama_server(
+    llama_server_binary: Path, gguf_model: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[BareServer]:
+    port = free_port()
+    log = tmp_path_factory.mktemp("bare-llama-server") / "server.log"
+    arguments = server_arguments(
+        gguf_model, parallel=2, slot_context=2048, threads=1, batch_threads=2
+    )
+    with open(log, "wb") as output:
+        process = subprocess.Popen(
+            [str(llama_server_binary), *arguments, "--host", "127.0.0.1", "--port", str(port)],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    try:
+        while True:
+            if process.poll() is not None:
+                pytest.fail(f"llama-server exited: {log.read_text()[-2000:]}")
+            try:
+                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail("llama-server did not become healthy in 120 s")
+            time.sleep(0.1)
+        yield BareServer(url, process)
+    finally:
+        process.terminate()
+        process.wait(10)
