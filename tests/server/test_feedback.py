@@ -55,13 +55,13 @@ def test_bad_feedback_requests(make_server):
     assert user_turn.status_code == 400
     assert "user" in user_turn.json()["error"]["message"]
     assert client.post(f"{base}/2/feedback", json={"rating": "good"}).status_code == 404
-    assert client.post(f"{base}/-1/feedback", json={"rating": "good"}).status_code == 422
-    assert client.post(f"{base}/1/feedback", json={"rating": "great"}).status_code == 422
-    assert client.post(f"{base}/1/feedback", json={}).status_code == 422
+    assert client.post(f"{base}/-1/feedback", json={"rating": "good"}).status_code == 400
+    assert client.post(f"{base}/1/feedback", json={"rating": "great"}).status_code == 400
+    assert client.post(f"{base}/1/feedback", json={}).status_code == 400
     orphan = client.post(f"{base}/1/feedback", json={"rating": None, "comment": "hm"})
-    assert orphan.status_code == 422 and "goes with a rating" in orphan.json()["error"]["message"]
+    assert orphan.status_code == 400 and "goes with a rating" in orphan.json()["error"]["message"]
     long = client.post(f"{base}/1/feedback", json={"rating": "bad", "comment": "x" * 2001})
-    assert long.status_code == 422
+    assert long.status_code == 400
     missing = client.post("/v1/sessions/nope/turns/1/feedback", json={"rating": "good"})
     assert missing.status_code == 404
 

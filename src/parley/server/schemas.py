@@ -247,9 +247,13 @@ ERROR_DESCRIPTIONS = {
 
 
 def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI `responses` for these error statuses, all in the `ErrorResponse` shape."""
+    """OpenAPI `responses` for these error statuses, all in the `ErrorResponse` shape.
+
+    Where a route validates input (422) it may also answer 400: under `/v1` invalid input is
+    400, as OpenAI answers it."""
+    wanted = sorted({*codes, 400} if 422 in codes else set(codes))
     return {
-        code: {"model": ErrorResponse, "description": ERROR_DESCRIPTIONS[code]} for code in codes
+        code: {"model": ErrorResponse, "description": ERROR_DESCRIPTIONS[code]} for code in wanted
     }
 
 
