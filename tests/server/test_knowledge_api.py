@@ -72,7 +72,7 @@ def test_each_request_chooses_its_knowledge_base_on_both_apis(kb_server) -> None
     missing = chat(client, "nope")
     assert missing.status_code == 404 and "'nope' not found" in missing.json()["error"]["message"]
     bad = client.post("/invocations", json={"inputs": "x", "knowledge_base": "../etc"})
-    assert bad.status_code == 400 and "knowledge_base" in bad.json()["error"]["message"]
+    assert bad.status_code == 422 and "knowledge_base" in bad.json()["error"]["message"]
     listing = client.get("/v1/knowledge_bases").json()
     assert listing["default"] == "zoo"
     assert [(b["name"], b["documents"]) for b in listing["data"]] == [("zoo", 5), ("shop", 4)]
