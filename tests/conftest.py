@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -109,6 +110,15 @@ def default_kb_data_dir(tmp_path_factory: pytest.TempPathFactory, embedder) -> P
     from parley.retrieval.settings import RetrievalSettings
 
     data_dir = tmp_path_factory.mktemp("kb-data")
+    # The set-up (scripts/setup.sh) builds the same index into the user's data dir with the
+    # same code; a copy spares the suite a second build (minutes on a busy 2-core machine).
+    # `build_retriever` below opens it as the server would (an index of another embedder is
+    # refused); PARLEY_TEST_FRESH_KB=1 builds it afresh instead.
+    built = Path("~/.local/share/parley/indexes/default").expanduser()
+    if (built / "manifest.json").is_file() and not os.environ.get("PARLEY_TEST_FRESH_KB"):
+        shutil.copytree(
+            built, data_dir / "indexes" / "default", ignore=shutil.ignore_patterns("*.lock")
+        )
     # One intra-op thread: on a shared 2-core machine two threads stall each other behind
     # other processes (3x slower); on an idle one, one thread costs ~40%.
     threads = torch.get_num_threads()
