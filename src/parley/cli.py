@@ -294,6 +294,7 @@ def serve(
     import uvicorn
 
     from parley.server.app import create_app
+    from parley.server.serving import uvicorn_config
     from parley.wiring import build_service
 
     try:
@@ -306,9 +307,7 @@ def serve(
             f"(bound to {server.host} only)[/]"
         )
     err_console.print(f"Parley on http://{server.host}:{server.port}/ (Ctrl-C stops it)")
-    uvicorn.run(
-        create_app(service, server), host=server.host, port=server.port, log_level="warning"
-    )
+    uvicorn.Server(uvicorn_config(create_app(service, server), server)).run()
 
 
 keys_app = command_group("API keys for the server.")

@@ -47,9 +47,10 @@ def jsonline(event: ChatEvent) -> bytes | None:
             assert_never(event)
 
 
-def error_line(message: str) -> bytes:
-    """The closing line of a stream that failed after its first piece."""
-    return _line({"outputs": [], "error": message})
+def error_line(error: str | dict[str, object]) -> bytes:
+    """The closing line of a stream that failed after its first piece: the message, or the
+    server's error object (`{"message", "type", "code"}`)."""
+    return _line({"outputs": [], "error": error})
 
 
 def _line(value: dict[str, Any]) -> bytes:

@@ -22,14 +22,17 @@ from parley.engines.formats import FittedPrompt, PromptFormat, PromptTooLong, fi
 from parley.engines.generation import Generation
 from parley.engines.params import GenerationParams, describe_params_error
 from parley.sessions.base import (
+    PENDING,
     InvalidSessionId,
     Session,
     SessionError,
+    SessionFull,
+    SessionNotFound,
     SessionStore,
     StoredTurn,
 )
 
-FinishReason = Literal["stop", "length", "cancelled", "moderation", "off_topic"]
+FinishReason = Literal["stop", "length", "cancelled", "moderation", "off_topic", "error"]
 
 
 ErrorKind = Literal["invalid_request", "not_found", "unavailable"]
@@ -147,6 +150,16 @@ class ChatRequest:
     """Create the session when `session_id` is unknown (the SageMaker contract's behaviour)."""
     knowledge_base: str | None = None
     """Search this knowledge base instead of the default one."""
+    on_finish: Callable[[ChatReply], None] | None = None
+    """Called once with the reply when the request ends: done, cancelled or failed."""
+
+
+@dataclass(frozen=True)
+class PendingTurn:
+    """Where an accepted message's reply goes: the pending assistant turn's index."""
+
+    session_id: str
+    index: int
 
 
 @dataclass
@@ -239,10 +252,13 @@ class ChatService:
         """The pipeline. Closing the generator early stops generation; the turn is still kept.
 
         moderate input -> conversation -> retrieve -> check topic -> refuse | prompt ->
-        generate with output check -> persist -> reply."""
+        accept (store the message) -> generate with output check -> finish (store the reply in
+        its place) -> reply. Everything that can refuse the request does so before `Started`;
+        a crash mid-generation keeps the accepted message."""
         self._check_engine_can(request)
         verdict_in = self._moderate_input(request)
         session = self._open_session(request)
+        self._check_room(session)
         history = self._history(request, session)
         found = self._retrieve(request, history) if verdict_in.action != "block" else Retrieved()
         verdict_topic = self._check_topic(request, found) if verdict_in.action != "block" else ALLOW
@@ -255,11 +271,18 @@ class ChatService:
             verdicts,
             retrieval_seconds=found.seconds,
         )
-        yield Started(reply.session_id, list(reply.sources), verdicts)
         if verdict_in.action == "block" or verdict_topic.action == "block":
-            yield from self._refuse(request, session, reply, verdict_in, verdict_topic)
+            pending = self._accept(request, session, verdicts)
+            yield Started(reply.session_id, list(reply.sources), verdicts)
+            yield from self._refuse(request, pending, reply, verdict_in, verdict_topic)
         else:
-            yield from self._answer(request, session, reply, history, found.context)
+            prompt = self._prompt(request, history, verdict_in, found.context)
+            reply.prompt_tokens, reply.prompt = prompt.tokens, prompt.text
+            if prompt.context_dropped:
+                reply.sources = []
+            pending = self._accept(request, session, verdicts)
+            yield Started(reply.session_id, list(reply.sources), verdicts)
+            yield from self._answer(request, pending, reply, prompt)
         yield Finished(reply)
 
     def complete(self, request: ChatRequest) -> ChatReply:
@@ -303,7 +326,7 @@ class ChatService:
     def _refuse(
         self,
         request: ChatRequest,
-        session: Session | None,
+        pending: PendingTurn | None,
         reply: ChatReply,
         verdict_in: Verdict,
         verdict_topic: Verdict,
@@ -313,22 +336,17 @@ class ChatService:
         reply.text = verdict_in.message if blocked_input else verdict_topic.message
         reply.finish_reason = "moderation" if blocked_input else "off_topic"
         yield Delta(reply.text)
-        self._persist(request, session, reply)
+        self._finish(request, pending, reply)
 
     def _answer(
         self,
         request: ChatRequest,
-        session: Session | None,
+        pending: PendingTurn | None,
         reply: ChatReply,
-        history: Sequence[Turn],
-        context: str | None,
+        prompt: FittedPrompt,
     ) -> Iterator[ChatEvent]:
-        """Prompt, generate with the output check, persist (also when the client left)."""
+        """Generate with the output check; store the reply (also when the client left)."""
         verdict_in = reply.moderation.input
-        prompt = self._prompt(request, history, verdict_in, context)
-        reply.prompt_tokens, reply.prompt = prompt.tokens, prompt.text
-        if prompt.context_dropped:
-            reply.sources = []
         shown: list[str] = []
         generation = Generation(
             self.engine, prompt.text, request.params, self.prompt_format.stop_words
@@ -336,12 +354,18 @@ class ChatService:
         checker = self.moderation.output_check() if self.moderation else None
         # Citation marks must point at a source the user is shown ([4] of 3 is dropped).
         citations = CitationFilter(len(reply.sources))
+        failed = False
         try:
             yield from self._generate(generation, citations, checker, shown)
+        except Unavailable:
+            failed = True
+            raise
         finally:
             generation.close()
             self._settle(reply, generation, checker, shown)
-            self._persist(request, session, reply)
+            if failed:
+                reply.finish_reason = "error"
+            self._finish(request, pending, reply)
         if reply.moderation.output is not None:
             yield Replaced(reply.text)
         elif verdict_in.action == "caution" and verdict_in.message:
@@ -417,8 +441,9 @@ class ChatService:
     def params_from(self, values: Mapping[str, Any] | None, cap: int) -> GenerationParams:
         """Request parameters over the configured defaults, validated and capped."""
         try:
+            # strict: "yes" is not a boolean and "40" is not a number
             params = GenerationParams.model_validate(
-                {**self.default_params.model_dump(), **(values or {})}
+                {**self.default_params.model_dump(), **(values or {})}, strict=True
             )
         except ValidationError as exc:
             raise ServiceError(f"invalid parameters: {describe_params_error(exc)}") from None
@@ -435,20 +460,34 @@ class ChatService:
         if self.store is None:
             raise ServiceError("this service keeps no sessions: send the history instead")
         try:
-            if request.session_id is not None:
-                session = self.store.get(request.session_id, owner=request.owner)
-                if session is not None:
-                    return session
-                if not request.create_missing_session:
-                    raise NotFound(f"session {request.session_id} not found")
-                if self.store.get(request.session_id) is not None:
-                    # It exists but belongs to someone else: same answer as a missing one.
-                    raise NotFound(f"session {request.session_id} not found")
-            return self.store.create(request.owner, session_id=request.session_id)
+            if request.session_id is None:
+                return self.store.create(request.owner)
+            if request.create_missing_session:
+                # Atomic and owner-aware: never claims another owner's id, and concurrent
+                # first uses of one new id all get the same session.
+                return self.store.get_or_create(request.session_id, request.owner)
+            session = self.store.get(request.session_id, owner=request.owner)
         except InvalidSessionId as exc:
             raise ServiceError(str(exc)) from None
+        except SessionNotFound:
+            session = None
         except SessionError as exc:
             raise Unavailable(f"session store error: {exc}") from None
+        if session is None:
+            # Missing, expired or someone else's: one answer for all three.
+            raise NotFound(f"session {request.session_id} not found")
+        return session
+
+    def _check_room(self, session: Session | None) -> None:
+        """A clear error before any work when the session cannot take one more exchange."""
+        if session is None or self.store is None:
+            return
+        if len(session.turns) + 2 > self.store.max_turns:
+            raise ServiceError(
+                f"session {session.id} is full: it holds {len(session.turns)} turns and the "
+                f"limit is {self.store.max_turns} (sessions.max_turns_per_session); start a new "
+                "session"
+            )
 
     @staticmethod
     def _history(request: ChatRequest, session: Session | None) -> list[Turn]:
@@ -467,31 +506,55 @@ class ChatService:
             return f"{message}\n\n({verdict.instruction})"
         return message
 
-    def _persist(self, request: ChatRequest, session: Session | None, reply: ChatReply) -> None:
+    def _accept(
+        self, request: ChatRequest, session: Session | None, verdicts: Verdicts
+    ) -> PendingTurn | None:
+        """Store the user's message with an empty, pending reply after it (one atomic append)."""
         if session is None or self.store is None:
-            return
+            return None
         now = datetime.now(UTC)
-        labels = reply.moderation.as_dict()
         turns = [
             StoredTurn(
-                role="user",
-                text=request.message,
-                time=now,
-                labels=labels.pop("input"),
+                role="user", text=request.message, time=now, labels=verdicts.as_dict()["input"]
             ),
-            StoredTurn(
+            StoredTurn(role="assistant", text="", time=now, labels={"finish_reason": PENDING}),
+        ]
+        try:
+            stored = self.store.append(session.id, turns, owner=request.owner)
+        except SessionFull as exc:
+            raise ServiceError(str(exc)) from None
+        except SessionNotFound:
+            raise NotFound(f"session {session.id} not found") from None
+        except SessionError as exc:
+            raise Unavailable(f"could not save the message: {exc}") from None
+        return PendingTurn(session.id, len(stored.turns) - 1)
+
+    def _finish(self, request: ChatRequest, pending: PendingTurn | None, reply: ChatReply) -> None:
+        """Put the reply in the place `_accept` kept for it; report the reply to `on_finish`."""
+        try:
+            if pending is None or self.store is None:
+                return
+            labels = reply.moderation.as_dict()
+            labels.pop("input")
+            turn = StoredTurn(
                 role="assistant",
                 text=reply.text,
-                time=now,
+                time=datetime.now(UTC),
                 labels=labels | {"finish_reason": reply.finish_reason},
                 sources=reply.sources,
                 params=request.params.model_dump(),
-            ),
-        ]
-        try:
-            self.store.append(session.id, turns, owner=request.owner)
-        except SessionError as exc:
-            raise Unavailable(f"could not save the turn: {exc}") from None
+            )
+            try:
+                self.store.replace_turn(
+                    pending.session_id, pending.index, turn, owner=request.owner
+                )
+            except SessionNotFound:
+                return  # deleted while the reply was generated: nothing left to keep it in
+            except SessionError as exc:
+                raise Unavailable(f"could not save the reply: {exc}") from None
+        finally:
+            if request.on_finish is not None:
+                request.on_finish(reply)
 
     def describe(self) -> dict[str, Any]:
         """What this service runs, for `/health` and `/v1/models`."""

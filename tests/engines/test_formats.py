@@ -138,3 +138,34 @@ def test_trimming_with_the_real_tokenizer_never_exceeds_the_window(llamacpp_engi
         fitted = fit_prompt(fmt, turns, llamacpp_engine.count_tokens, budget)
         assert llamacpp_engine.count_tokens(fitted.text) <= budget
         assert fitted.turns[-1].text == "newest question"
+
+
+def test_trimming_keeps_the_longest_suffix_that_fits():
+    turns = history(30)
+    for budget in range(20, words(ock().render(turns)) + 5, 7):
+        fitted = fit_prompt(ock(), turns, words, budget)
+        # Brute force: the earliest user-turn start whose prompt fits.
+        best = next(
+            start
+            for start in range(len(turns))
+            if turns[start].role == "user" and words(ock().render(turns[start:])) <= budget
+        )
+        assert fitted.dropped_turns == best, budget
+
+
+def test_trimming_costs_what_the_kept_part_costs():
+    counted: list[int] = []
+
+    def counting(text: str) -> int:
+        counted.append(len(text))
+        return words(text)
+
+    def cost(turn_pairs: int) -> int:
+        counted.clear()
+        fit_prompt(ock(), history(turn_pairs), counting, 200)
+        return sum(counted)
+
+    # 10x the history, the same work: each turn is counted once at most, and only the newest
+    # ones that fit are counted at all (the old loop re-rendered everything per dropped turn).
+    assert cost(1000) < 1.2 * cost(100)  # (longer numbers in the texts)
+    assert cost(100) < 10 * len(ock().render(history(3)))

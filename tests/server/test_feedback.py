@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 from parley.server.auth import hash_key
 from parley.server.settings import ServerSettings
+from tests.conftest import FakeEngine
 
 
 def _chat(client, server, session_id: str, text: str, reply: str) -> None:
@@ -21,6 +24,7 @@ def test_rate_a_reply_then_change_and_remove_it(make_server):
     session = client.post("/v1/sessions", json={}).json()
     _chat(client, server, session["id"], "Hi", "Hello there.")
     url = f"/v1/sessions/{session['id']}/turns/1/feedback"
+    version = client.get(f"/v1/sessions/{session['id']}").json()["version"]
 
     good = client.post(url, json={"rating": "good"})
     assert good.status_code == 200, good.text
@@ -28,7 +32,7 @@ def test_rate_a_reply_then_change_and_remove_it(make_server):
     stored = client.get(f"/v1/sessions/{session['id']}").json()
     assert stored["turns"][1]["feedback"]["rating"] == "good"
     assert stored["turns"][0]["feedback"] is None
-    assert stored["version"] == 1  # a rating is not a change of the conversation
+    assert stored["version"] == version  # a rating is not a change of the conversation
 
     bad = client.post(url, json={"rating": "bad", "comment": "Too short."}).json()
     assert bad["feedback"] == {**bad["feedback"], "rating": "bad", "comment": "Too short."}
@@ -51,13 +55,13 @@ def test_bad_feedback_requests(make_server):
     assert user_turn.status_code == 400
     assert "user" in user_turn.json()["error"]["message"]
     assert client.post(f"{base}/2/feedback", json={"rating": "good"}).status_code == 404
-    assert client.post(f"{base}/-1/feedback", json={"rating": "good"}).status_code == 422
-    assert client.post(f"{base}/1/feedback", json={"rating": "great"}).status_code == 422
-    assert client.post(f"{base}/1/feedback", json={}).status_code == 422
+    assert client.post(f"{base}/-1/feedback", json={"rating": "good"}).status_code == 400
+    assert client.post(f"{base}/1/feedback", json={"rating": "great"}).status_code == 400
+    assert client.post(f"{base}/1/feedback", json={}).status_code == 400
     orphan = client.post(f"{base}/1/feedback", json={"rating": None, "comment": "hm"})
-    assert orphan.status_code == 422 and "goes with a rating" in orphan.json()["error"]["message"]
+    assert orphan.status_code == 400 and "goes with a rating" in orphan.json()["error"]["message"]
     long = client.post(f"{base}/1/feedback", json={"rating": "bad", "comment": "x" * 2001})
-    assert long.status_code == 422
+    assert long.status_code == 400
     missing = client.post("/v1/sessions/nope/turns/1/feedback", json={"rating": "good"})
     assert missing.status_code == 404
 
@@ -74,3 +78,33 @@ def test_only_the_owner_rates(make_server):
     assert alice.get(f"/v1/sessions/{session['id']}").json()["turns"][1]["feedback"]["rating"] == (
         "good"
     )
+
+
+def test_a_reply_still_being_written_is_refused_then_rated(make_server):
+    # The message and an empty pending reply are stored when the request is accepted; the
+    # reply's index is known from then on, but it can be rated only once it is written.
+    server = make_server(engine=FakeEngine([["Hi", " there", "."] * 20], delay=0.05))
+    client = server.client()
+    session = client.post("/v1/sessions", json={}).json()
+    url = f"/v1/sessions/{session['id']}/turns/1/feedback"
+    body = {
+        "messages": [{"role": "user", "content": "Hello"}],
+        "session_id": session["id"],
+        "stream": True,
+    }
+    with client.stream("POST", "/v1/chat/completions", json=body) as stream:
+        lines = stream.iter_lines()
+        first = json.loads(next(line for line in lines if line.startswith("data: "))[6:])
+        assert first["session_id"] == session["id"]
+        early = client.post(url, json={"rating": "good"})
+        assert early.status_code == 409, early.text
+        assert "still being written" in early.json()["error"]["message"]
+        assert early.json()["error"]["code"] == "conflict"
+        rest = [line for line in lines if line.startswith("data: ")]
+    assert rest[-1] == "data: [DONE]"
+    done = client.post(url, json={"rating": "good"})
+    assert done.status_code == 200, done.text
+    turns = client.get(f"/v1/sessions/{session['id']}").json()["turns"]
+    assert [t["role"] for t in turns] == ["user", "assistant"]
+    assert turns[1]["text"].startswith("Hi there.")
+    assert turns[1]["feedback"]["rating"] == "good"

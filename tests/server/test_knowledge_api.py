@@ -171,7 +171,9 @@ def test_upload_limits_and_bad_files_get_clear_errors(kb_server) -> None:
         (upload("bin.txt", b"ab\x00cd"), 400, "binary data"),
         (upload(".hidden.txt", b"x"), 400, "invalid file name"),
         (upload("big.txt", b"word " * 2_000), 413, "larger than"),
-        (client.post(url, data={"x": "y"}), 422, "files"),
+        (client.post(url, data={"x": "y"}), 415, "multipart/form-data, in the form field 'files'"),
+        (client.post(url, json={"files": []}), 415, "multipart/form-data"),
+        (client.post(url, files={"other": ("a.txt", b"x")}), 400, "files"),
     ]
     for response, status, fragment in cases:
         assert response.status_code == status, response.text

@@ -127,6 +127,7 @@ def test_not_json_and_oversized_bodies(make_server):
         "/v1/chat/completions", content=b"{not json", headers={"content-type": "application/json"}
     )
     assert response.status_code == 400  # OpenAI's status for a bad request body
+    assert "not valid JSON at line 1 column 2" in response.json()["error"]["message"]
     big = {"messages": [{"role": "user", "content": "x" * 5000}]}
     response = client.post("/v1/chat/completions", json=big)
     assert response.status_code == 413

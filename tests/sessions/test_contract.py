@@ -52,7 +52,10 @@ def test_create_with_id_and_duplicate(store: SessionStore) -> None:
     assert issubclass(SessionExists, SessionError)
 
 
-@pytest.mark.parametrize("bad", ["", "x" * 129, "has space", "a/b", "é", "a\nb", "semi;colon"])
+@pytest.mark.parametrize(
+    "bad",
+    ["", "x" * 129, "has space", "a/b", "é", "a\nb", "semi;colon", "..", "a..b", ".x", "-x", "x\n"],
+)
 def test_invalid_ids(store: SessionStore, bad: str) -> None:
     for call in (
         lambda: store.create("alice", session_id=bad),
@@ -164,6 +167,62 @@ def test_list(store: SessionStore) -> None:
     assert everyone == sorted(everyone, key=lambda s: s.updated_at, reverse=True)
     with pytest.raises(ValueError):
         store.list(owner, limit=0)
+    for offset in (-1, 2**63, 10**9 + 1):
+        with pytest.raises(ValueError):
+            store.list(owner, offset=offset)
+    assert store.list(owner, offset=10**9) == []
+
+
+def test_replace_turn_fills_the_pending_reply(store: SessionStore) -> None:
+    session = store.create("alice")
+    pending = [turn("question"), turn("", role="assistant", labels={"finish_reason": "pending"})]
+    stored = store.append(session.id, pending, owner="alice")
+    store.append(session.id, [turn("another question")], owner="alice")  # a concurrent writer
+    reply = turn("answer", role="assistant", labels={"finish_reason": "stop"}, sources=[{"n": 1}])
+    store.replace_turn(session.id, len(stored.turns) - 1, reply, owner="alice")
+    final = store.get(session.id)
+    assert [t.text for t in final.turns] == ["question", "answer", "another question"]
+    assert final.turns[1] == reply
+    assert final.version == 3
+    with pytest.raises(SessionNotFound):
+        store.replace_turn(session.id, 1, reply, owner="bob")
+    with pytest.raises(SessionNotFound):
+        store.replace_turn("no-such-session", 0, reply)
+    for index in (3, -1):
+        with pytest.raises(IndexError):
+            store.replace_turn(session.id, index, reply)
+    assert store.get(session.id) == final
+
+
+def test_get_or_create(store: SessionStore) -> None:
+    created = store.get_or_create("chosen-id", "alice")
+    assert (created.id, created.owner, created.turns) == ("chosen-id", "alice", [])
+    store.append("chosen-id", [turn("hi")])
+    assert [t.text for t in store.get_or_create("chosen-id", "alice").turns] == ["hi"]
+    with pytest.raises(SessionNotFound):
+        store.get_or_create("chosen-id", "bob")  # never claimed, never shown
+    assert store.get("chosen-id").owner == "alice"
+
+
+def test_get_or_create_under_a_race(make_store: StoreFactory) -> None:
+    store = make_store()
+    got: list[str] = []
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(20)
+
+    def first_use() -> None:
+        try:
+            barrier.wait()
+            got.append(store.get_or_create("raced-id", "alice").id)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=first_use) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == [] and got == ["raced-id"] * 20
 
 
 def test_delete(store: SessionStore) -> None:

@@ -9,12 +9,14 @@ from pathlib import Path
 import pytest
 
 from parley.sessions import (
+    PENDING,
     Feedback,
     NotAnAnswer,
     SessionNotFound,
     SessionStore,
     StoredTurn,
     TurnNotFound,
+    TurnPending,
 )
 from parley.sessions.export import training_record
 from tests.sessions.conftest import FakeClock
@@ -74,6 +76,26 @@ def test_feedback_errors(store: SessionStore, clock: FakeClock) -> None:
     clock.advance(7200)  # past the one-hour TTL
     with pytest.raises(SessionNotFound):
         store.set_feedback(session_id, 1, Feedback(rating="good"))
+
+
+def test_pending_reply_is_refused_then_rated_once_written(store: SessionStore) -> None:
+    # A message is stored on acceptance with an empty pending reply after it; the index the
+    # client rates is that reply's, before and after `replace_turn` fills it in.
+    session_id = _conversation(store)
+    pending = StoredTurn(role="assistant", text="", labels={"finish_reason": PENDING})
+    stored = store.append(session_id, [StoredTurn(role="user", text="Size?"), pending])
+    index = len(stored.turns) - 1
+    with pytest.raises(TurnPending, match="still being written"):
+        store.set_feedback(session_id, index, Feedback(rating="good"))
+    assert store.get(session_id).turns[index].feedback is None  # type: ignore[union-attr]
+    reply = StoredTurn(role="assistant", text="42 cm.", labels={"finish_reason": "stop"})
+    store.replace_turn(session_id, index, reply)
+    rated = store.set_feedback(session_id, index, Feedback(rating="bad", comment="too small"))
+    assert rated.turns[index].text == "42 cm."
+    assert rated.turns[index].feedback is not None
+    assert rated.turns[index].feedback.comment == "too small"
+    assert rated.turns[index - 1].text == "Size?" and rated.turns[index - 1].feedback is None
+    assert rated.turns[3].feedback is None  # the earlier reply is untouched
 
 
 def test_export_rated_good_learns_only_rated_replies(store: SessionStore) -> None:

@@ -207,31 +207,62 @@ def fit_prompt(
     budget: int,
     context: str | None = None,
 ) -> FittedPrompt:
-    """Render `turns`, dropping the oldest ones (then the context) until `budget` tokens fit."""
+    """Render `turns`, dropping the oldest ones (then the context) until `budget` tokens fit.
+
+    Linear in the history: each turn is counted at most once, newest first, and only while
+    the ones counted still fit; the prompt is then rendered from that start and checked, and
+    each check that is over drops at least the excess from the front. A long history costs
+    what the kept part costs, not a re-render per dropped turn.
+    """
     if budget <= 0:
         raise PromptTooLong(
             "max_new_tokens leaves no room for the prompt in the context window; lower it"
         )
     _check_ends_with_user(turns)
-    start = 0
+    last = len(turns) - 1
+    # What the newest message costs with the frame around it (header, markers, context).
+    text = prompt_format.render(tuple(turns[last:]), context)
+    tokens = count_tokens(text)
+    if tokens > budget:
+        if context:
+            return _without_context(prompt_format, tuple(turns[last:]), count_tokens, budget, last)
+        raise PromptTooLong(
+            f"the message needs {tokens} tokens but only {budget} fit in the context window "
+            "after reserving max_new_tokens; shorten the message or lower max_new_tokens"
+        )
+    # Walk back from the newest turn, counting each once, while the estimate still fits.
+    costs: dict[int, int] = {}
+    used = tokens
+    start = last
+    while start > 0:
+        cost = count_tokens(turns[start - 1].text) + 1
+        if used + cost > budget:
+            break
+        costs[start - 1] = cost
+        used += cost
+        start -= 1
+    start = _user_start(turns, start)
     while True:
         kept = tuple(turns[start:])
         text = prompt_format.render(kept, context)
         tokens = count_tokens(text)
-        if tokens <= budget:
+        if tokens <= budget or start == last:
+            # start == last fitted above; the estimate can only be over with history kept.
             return FittedPrompt(text, kept, start, False, tokens)
-        if start < len(turns) - 1:
+        # The estimate was low (format markers): drop at least the excess, oldest first.
+        excess = tokens - budget
+        while start < last and excess > 0:
+            excess -= costs.get(start, 1)
             start += 1
-            # Keep the history starting on a user turn, as the model saw it in training.
-            while start < len(turns) - 1 and turns[start].role != "user":
-                start += 1
-        elif context:
-            return _without_context(prompt_format, kept, count_tokens, budget, start)
-        else:
-            raise PromptTooLong(
-                f"the message needs {tokens} tokens but only {budget} fit in the context window "
-                "after reserving max_new_tokens; shorten the message or lower max_new_tokens"
-            )
+        start = _user_start(turns, start)
+
+
+def _user_start(turns: Sequence[Turn], start: int) -> int:
+    """The first user turn at or after `start`: history starts on a user turn, as the model
+    saw it in training (the last turn is always the user's)."""
+    while start < len(turns) - 1 and turns[start].role != "user":
+        start += 1
+    return start
 
 
 def _without_context(

@@ -73,16 +73,24 @@ class GenerationParams(BaseModel):
         return GenerationParams.model_validate(merged)
 
 
+def _short(value: Any, limit: int = 40) -> str:
+    """`repr(value)`, cut to `limit` characters: an error never echoes a huge input back."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def describe_params_error(exc: ValidationError) -> str:
     """A short, human message for invalid parameters: `name: problem (got value)`."""
     parts = []
     for error in exc.errors():
         name = ".".join(str(p) for p in error["loc"]) or "parameters"
         got = error.get("input")
-        suffix = "" if isinstance(got, dict) else f" (got {got!r})"
+        suffix = "" if isinstance(got, dict) else f" (got {_short(got)})"
         message = error["msg"].removeprefix("Value error, ")
         if error["type"] == "extra_forbidden":
             known = ", ".join(GenerationParams.model_fields)
             message = f"unknown parameter; known ones are {known}"
         parts.append(f"{name}: {message}{suffix}")
+    if len(parts) > 5:  # one problem per list item would make a kilobytes-long message
+        parts = [*parts[:5], f"and {len(parts) - 5} more problems"]
     return "; ".join(parts)

@@ -12,18 +12,29 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from parley.server.deps import ServerState, authenticate, state_of
-from parley.server.errors import STATUS_OF_KIND, error_response, field_path
+from parley.server.errors import STATUS_OF_KIND, bounded, error_response, field_path
+from parley.server.guard import BodyGuard, Rejected
 from parley.server.knowledge import is_upload
 from parley.server.limits import Overloaded
 from parley.server.routes import knowledge, openai_routes, sagemaker, sessions, system, ui
 from parley.server.settings import ServerSettings
-from parley.server.streaming import StreamingReply, complete, open_stream, record_reply
+from parley.server.streaming import (
+    ClientGone,
+    StreamFailed,
+    StreamingReply,
+    complete,
+    open_stream,
+    record_reply,
+)
 from parley.service import ChatService, ServiceError
 
 __all__ = [
+    "ClientGone",
     "ServerState",
+    "StreamFailed",
     "StreamingReply",
     "authenticate",
     "complete",
@@ -37,12 +48,8 @@ __all__ = [
 log = logging.getLogger("parley")
 
 
-class BodyTooLarge(Exception):
-    """The request body is over `server.max_body_bytes`."""
-
-
 class LimitsAndMetrics:
-    """Pure ASGI middleware: body size limit, request counts and latency per route.
+    """Pure ASGI middleware: request counts and latency per route.
 
     Not `BaseHTTPMiddleware`: that one hides `http.disconnect` from streaming responses, and a
     client that leaves mid-stream must stop its generation.
@@ -57,24 +64,7 @@ class LimitsAndMetrics:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        settings = self.state.settings
-        limit = settings.max_upload_bytes if is_upload(scope) else settings.max_body_bytes
         status = 500
-        message = f"request body larger than {limit} bytes"
-        length = dict(scope["headers"]).get(b"content-length", b"0")
-        if not length.isdigit() or int(length) > limit:
-            await error_response(413, message, "request_too_large")(scope, receive, send)
-            self._record(scope, 413, started)
-            return
-        received = 0
-
-        async def counting_receive() -> Any:
-            nonlocal received
-            event = await receive()
-            received += len(event.get("body", b""))
-            if received > limit:  # chunked uploads carry no content-length
-                raise BodyTooLarge(message)
-            return event
 
         async def status_send(event: Any) -> None:
             nonlocal status
@@ -83,7 +73,7 @@ class LimitsAndMetrics:
             await send(event)
 
         try:
-            await self.app(scope, counting_receive, status_send)
+            await self.app(scope, receive, status_send)
         finally:
             self._record(scope, status, started)
 
@@ -94,6 +84,19 @@ class LimitsAndMetrics:
         metrics.request_latency.labels(route).observe(time.perf_counter() - started)
         metrics.queue_depth.set(gate.waiting)
         metrics.active_generations.set(gate.running)
+
+
+def allowed_methods(app: FastAPI, request: Request) -> str:
+    """The methods of every route at the request's path, for a 405's `Allow` header."""
+    methods = {
+        method
+        for method in ("GET", "POST", "PUT", "PATCH", "DELETE")
+        for route in app.router.routes
+        if route.matches({**request.scope, "method": method})[0] == Match.FULL
+    }
+    if "GET" in methods:
+        methods.add("HEAD")
+    return ", ".join(sorted(methods))
 
 
 def create_app(service: ChatService, settings: ServerSettings | None = None) -> FastAPI:
@@ -110,40 +113,60 @@ def create_app(service: ChatService, settings: ServerSettings | None = None) -> 
     app = FastAPI(title="Parley", version="0.1.0", lifespan=lifespan)
     app.state.parley = state
 
+    # Outermost first: metrics see every answer, the guard's refusals included.
+    app.add_middleware(
+        BodyGuard,
+        max_body_bytes=settings.max_body_bytes,
+        body_timeout_s=settings.body_timeout_s,
+        max_upload_bytes=settings.max_upload_bytes,
+        is_upload=is_upload,
+    )
     app.add_middleware(LimitsAndMetrics, state=state)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> Response:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         codes = {
             401: "invalid_api_key",
             403: "permission_denied",
             404: "not_found",
             405: "method_not_allowed",
+            409: "conflict",
             413: "request_too_large",
             415: "unsupported_media_type",
         }
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 405:
+            headers["Allow"] = allowed_methods(app, request)
         return error_response(
             exc.status_code,
             str(exc.detail),
             codes.get(exc.status_code),
-            getattr(exc, "headers", None),
+            headers or None,
         )
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
         problems, params = [], []
-        for error in exc.errors():
-            where = field_path(error["loc"]) or "body"
+        errors = exc.errors()
+        for error in errors[:5]:  # never a huge answer to a huge wrong input
+            where = bounded(field_path(error["loc"]) or "body", 120)
             params.append(where)
             message = str(error["msg"]).removeprefix("Value error, ")
-            problems.append(f"{where}: {message}")
+            problems.append(f"{where}: {bounded(message, 200)}")
+        if len(errors) > 5:
+            problems.append(f"and {len(errors) - 5} more problems")
         # The OpenAI API answers 400 (clients raise BadRequestError); 422 elsewhere.
         status = 400 if request.url.path.startswith("/v1/") else 422
         return error_response(status, "; ".join(problems), "invalid_value", param=params[0])
 
-    @app.exception_handler(BodyTooLarge)
-    async def too_large(_: Request, exc: BodyTooLarge) -> Response:
-        return error_response(413, str(exc), "request_too_large")
+    @app.exception_handler(Rejected)
+    async def rejected(_: Request, exc: Rejected) -> Response:
+        return error_response(exc.status, str(exc), exc.kind)
+
+    @app.exception_handler(ClientGone)
+    async def client_gone(_: Request, exc: ClientGone) -> Response:
+        # Nobody reads it; 499 is what proxies log for a client that closed the request.
+        return error_response(499, str(exc), "client_closed_request")
 
     @app.exception_handler(Overloaded)
     async def overloaded(_: Request, exc: Overloaded) -> Response:

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi.responses import JSONResponse
 
-from parley.service import ErrorKind
+from parley.service import ErrorKind, ServiceError
 
 STATUS_OF_KIND: dict[ErrorKind, int] = {
     "invalid_request": 400,
@@ -14,6 +14,14 @@ STATUS_OF_KIND: dict[ErrorKind, int] = {
     "unavailable": 503,
 }
 """HTTP status for each kind of `ServiceError` (the service itself knows nothing of HTTP)."""
+
+MAX_ERROR_CHARS = 1000
+"""Longest error message sent: an error never echoes a huge input back."""
+
+
+def bounded(message: str, limit: int = MAX_ERROR_CHARS) -> str:
+    """`message`, cut to `limit` characters."""
+    return message if len(message) <= limit else message[: limit - 1] + "…"
 
 
 def error_type(status: int) -> str:
@@ -31,7 +39,12 @@ def error_response(
     param: str | None = None,
 ) -> JSONResponse:
     """OpenAI's error shape: `{"error": {"message", "type", "param", "code"}}`."""
-    error = {"message": message, "type": error_type(status), "param": param, "code": code}
+    error = {
+        "message": bounded(message),
+        "type": error_type(status),
+        "param": bounded(param, 200) if param is not None else None,
+        "code": code,
+    }
     return JSONResponse({"error": error}, status_code=status, headers=headers)
 
 
@@ -43,3 +56,10 @@ def field_path(loc: tuple[Any, ...] | list[Any]) -> str:
             continue
         path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
     return path
+
+
+def error_body(error: ServiceError) -> dict[str, object]:
+    """The `error` object for a service error sent inside a stream (headers already sent):
+    the kind as `type`, the status it would have had as `code`."""
+    kind = error.kind
+    return {"message": bounded(str(error)), "type": kind, "code": STATUS_OF_KIND[kind]}

@@ -5,6 +5,7 @@ status codes of its errors."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
 UPLOAD_PATH = re.compile(r"^/v1/knowledge_bases/[^/]+/documents/?$")
 
 
-def is_upload(scope: dict[str, Any]) -> bool:
+def is_upload(scope: Mapping[str, Any]) -> bool:
     """Whether a request is a document upload (held to `max_upload_bytes`, not the body cap)."""
     return scope.get("method") == "POST" and bool(UPLOAD_PATH.match(scope.get("path", "")))
 

@@ -19,25 +19,40 @@ class Overloaded(Exception):
 class RateLimiter:
     """A token bucket per client: `per_minute` requests, refilled continuously."""
 
-    def __init__(self, per_minute: int) -> None:
+    def __init__(self, per_minute: int, what: str = "requests") -> None:
         self.per_minute = per_minute
+        self.what = what
         self._buckets: dict[str, tuple[float, float]] = {}
         self._lock = threading.Lock()
 
-    def check(self, client: str) -> None:
-        """Take one request from `client`'s bucket, or raise Overloaded."""
+    def check(self, client: str, take: bool = True) -> None:
+        """Take one request from `client`'s bucket (only look when not `take`), or raise
+        Overloaded when it is empty."""
         if self.per_minute <= 0:
             return
         now = time.monotonic()
         rate = self.per_minute / 60.0
         with self._lock:
+            if len(self._buckets) > 10_000:
+                self._forget_full(now, rate)
             tokens, last = self._buckets.get(client, (float(self.per_minute), now))
             tokens = min(float(self.per_minute), tokens + (now - last) * rate)
             if tokens < 1:
                 wait = math.ceil((1 - tokens) / rate)
                 self._buckets[client] = (tokens, now)
-                raise Overloaded(f"rate limit of {self.per_minute} requests per minute", wait)
-            self._buckets[client] = (tokens - 1, now)
+                raise Overloaded(f"rate limit of {self.per_minute} {self.what} per minute", wait)
+            if take:
+                self._buckets[client] = (tokens - 1, now)
+
+    def _forget_full(self, now: float, rate: float) -> None:
+        # A bucket refilled to the brim is the same as no bucket: memory stays bounded.
+        full = [
+            client
+            for client, (tokens, last) in self._buckets.items()
+            if tokens + (now - last) * rate >= self.per_minute
+        ]
+        for client in full:
+            del self._buckets[client]
 
 
 class GenerationGate:

@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+
+SessionId = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+"""A session id as sent; its format (`parley.sessions.base.SESSION_ID`) is checked by
+the stores: 400."""
 
 KB_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 """A knowledge base name (a folder name under `<data_dir>/indexes/`)."""
@@ -15,18 +27,25 @@ KB_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 class InvocationRequest(BaseModel):
     """The seed's payload: `{"inputs", "parameters", "session_id", "no_retrieval"}`."""
 
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+    model_config = ConfigDict(extra="forbid", strict=True, use_attribute_docstrings=True)
 
     inputs: str = Field(min_length=1)
-    """The user's message."""
+    """The user's message (not only whitespace)."""
     parameters: dict[str, Any] = Field(default_factory=dict)
     """Generation parameters (temperature, top_k, max_new_tokens, ...)."""
-    session_id: str | None = None
+    session_id: SessionId | None = None
     """Continue this conversation; a new one is started when absent or unknown."""
-    no_retrieval: bool = False
+    no_retrieval: StrictBool = False
     """Answer without the knowledge base."""
     knowledge_base: str | None = Field(default=None, pattern=KB_PATTERN)
     """Parley: search this knowledge base instead of the default one."""
+
+    @field_validator("inputs")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("inputs must not be empty or only whitespace")
+        return value
 
 
 class InvocationResponse(BaseModel):
@@ -106,11 +125,12 @@ class ResponseFormat(BaseModel):
 class ChatCompletionRequest(BaseModel):
     """OpenAI's `/v1/chat/completions` body plus Parley's fields."""
 
-    model_config = ConfigDict(extra="ignore")  # OpenAI clients send fields we do not use
+    # OpenAI clients send fields we do not use; strict: "yes" is no boolean, "5" no number
+    model_config = ConfigDict(extra="ignore", strict=True)
 
-    model: str | None = None
+    model: str | None = Field(default=None, max_length=256)
     messages: list[ChatMessage] = Field(min_length=1)
-    stream: bool = False
+    stream: StrictBool = False
     stream_options: StreamOptions | None = None
     stop: str | list[str] | None = None
     seed: int | None = None
@@ -126,14 +146,14 @@ class ChatCompletionRequest(BaseModel):
     tools: list[dict[str, Any]] | None = None
     """Tool definitions: refused with 400 (Parley's pipeline does not call tools)."""
     tool_choice: str | dict[str, Any] | None = None
-    logprobs: bool | None = None
+    logprobs: StrictBool | None = None
     """Return the tokens' log-probabilities (stream=false; where the engine can)."""
     top_logprobs: int | None = Field(default=None, ge=0, le=20)
-    session_id: str | None = None
+    session_id: SessionId | None = None
     """Parley: keep the history on the server under this session (see POST /v1/sessions)."""
-    retrieval: bool | None = None
+    retrieval: StrictBool | None = None
     """Parley: use the knowledge base (default: on when configured)."""
-    parley_events: bool = False
+    parley_events: StrictBool = False
     """Parley: also send `event: parley` server-sent events (what the web page reads): the
     reply's final moderation, finish reason and sources, and a withdrawn reply's refusal.
     Standard clients leave it off and see standard chunks only."""
@@ -152,21 +172,35 @@ class ChatCompletionRequest(BaseModel):
 
 
 class SessionCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+    model_config = ConfigDict(extra="forbid", strict=True, use_attribute_docstrings=True)
 
     title: str | None = Field(default=None, max_length=200)
 
+    @field_validator("title")
+    @classmethod
+    def _not_blank(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("title must not be empty or only whitespace")
+        return value
+
 
 class SessionRename(BaseModel):
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+    model_config = ConfigDict(extra="forbid", strict=True, use_attribute_docstrings=True)
 
     title: str = Field(min_length=1, max_length=200)
+
+    @field_validator("title")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("title must not be empty or only whitespace")
+        return value
 
 
 class FeedbackBody(BaseModel):
     """A rating of an assistant turn: thumbs up (`good`), down (`bad`), or null to remove it."""
 
-    model_config = ConfigDict(extra="forbid", use_attribute_docstrings=True)
+    model_config = ConfigDict(extra="forbid", strict=True, use_attribute_docstrings=True)
 
     rating: Literal["good", "bad"] | None
     """`good` (thumbs up), `bad` (thumbs down), or null to remove the rating."""
@@ -178,3 +212,50 @@ class FeedbackBody(BaseModel):
         if self.rating is None and self.comment:
             raise ValueError("a comment goes with a rating (good or bad)")
         return self
+
+
+class ErrorBody(BaseModel):
+    """OpenAI's error object."""
+
+    message: str
+    type: str
+    """`invalid_request_error` (4xx), `requests` (429) or `server_error` (5xx)."""
+    param: str | None = None
+    """The request field at fault, where one is."""
+    code: str | None = None
+    """What went wrong, e.g. `invalid_api_key`, `rate_limit_exceeded`, `not_found`."""
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorBody
+
+
+ERROR_DESCRIPTIONS = {
+    400: "Invalid request: bad JSON, NUL characters or lone surrogates, invalid parameters",
+    401: "Missing or invalid API key",
+    403: "The API key may not do this (knowledge base permissions, uploads turned off)",
+    404: "Not found (a session that is missing, expired or someone else's)",
+    405: "Method not allowed (the Allow header lists the allowed ones)",
+    408: "The request body did not arrive in time",
+    409: "A reply still being written cannot be rated yet",
+    413: "Request body too large",
+    415: "The body is not JSON",
+    422: "The JSON does not match the request schema",
+    429: "Rate limited or too many generations queued (see Retry-After)",
+    503: "The model or the session store is unavailable",
+}
+
+
+def error_responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for these error statuses, all in the `ErrorResponse` shape.
+
+    Where a route validates input (422) it may also answer 400: under `/v1` invalid input is
+    400, as OpenAI answers it."""
+    wanted = sorted({*codes, 400} if 422 in codes else set(codes))
+    return {
+        code: {"model": ErrorResponse, "description": ERROR_DESCRIPTIONS[code]} for code in wanted
+    }
+
+
+BODY_ERRORS = (400, 401, 408, 413, 415, 422, 429)
+"""What any route with a JSON body may answer before it runs."""

@@ -46,6 +46,15 @@ class ServerSettings(BaseModel):
     """Generations waiting for a slot; beyond that requests get 429 with Retry-After."""
     rate_limit_per_minute: int = Field(default=120, ge=0, le=1_000_000)
     """Requests per minute per API key (or per client address when open); 0 turns it off."""
+    auth_failures_per_minute: int = Field(default=30, ge=0, le=1_000_000)
+    """Failed authentications per minute per client address before it gets 429 (with
+    Retry-After) even for a right key; 0 turns it off. Behind a proxy every client shares the
+    proxy's address."""
+    header_timeout_s: float = Field(default=10.0, gt=0, le=3600)
+    """A connection whose request headers are not complete this long after they began (or
+    after it opened) is closed."""
+    body_timeout_s: float = Field(default=30.0, gt=0, le=3600)
+    """A request body not received whole within this many seconds is answered 408."""
     ui: bool = True
     """Serve the web chat page at `/`."""
     engine_api: bool = False

@@ -4,26 +4,70 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 import anyio
+from fastapi import Request
 from fastapi.responses import StreamingResponse
 
 from parley.server.deps import ServerState
-from parley.service import ChatEvent, ChatReply, ChatRequest, Delta, Finished, Started
+from parley.service import (
+    ChatEvent,
+    ChatReply,
+    ChatRequest,
+    Delta,
+    Finished,
+    ServiceError,
+    Started,
+)
 
 
-async def complete(state: ServerState, chat: ChatRequest) -> ChatReply:
-    """Run the whole pipeline once a generation slot is free."""
-    async with state.gate.admit():
-        reply = await anyio.to_thread.run_sync(state.service.complete, chat)
-    record_reply(state, reply)
+class ClientGone(Exception):
+    """The client disconnected before its reply was ready; the generation was stopped."""
+
+
+@dataclass
+class StreamFailed:
+    """The pipeline failed after the stream began: the stream ends with this error."""
+
+    error: ServiceError
+
+
+async def complete(state: ServerState, chat: ChatRequest, request: Request) -> ChatReply:
+    """Run the whole pipeline once a generation slot is free; stop it if the client leaves.
+
+    ClientGone when the client disconnected first (the turn is kept as `cancelled`).
+    """
+    started, events = await open_stream(state, chat)
+    reply: ChatReply | None = None
+    failure: ServiceError | None = None
+    async with anyio.create_task_group() as group:
+
+        async def watch() -> None:
+            while (await request.receive())["type"] != "http.disconnect":
+                pass
+            group.cancel_scope.cancel()  # lands in `events`, whose cleanup closes the pipeline
+
+        group.start_soon(watch)
+        # Iterated here, not in a task of its own: the stream has started (and owns its clean-up)
+        # before anything can cancel it.
+        async for event in events:
+            if isinstance(event, Finished):
+                reply = event.reply
+            elif isinstance(event, StreamFailed):
+                failure = event.error
+        group.cancel_scope.cancel()
+    if failure is not None:
+        raise failure
+    if reply is None:
+        raise ClientGone(f"client left session {started.session_id}")
     return reply
 
 
 async def open_stream(
     state: ServerState, chat: ChatRequest
-) -> tuple[Started, AsyncIterator[ChatEvent]]:
+) -> tuple[Started, AsyncIterator[ChatEvent | StreamFailed]]:
     """Start the pipeline: its first event (errors here are still HTTP errors) and the rest.
 
     The sync pipeline is advanced step by step in worker threads; when the client goes away
@@ -31,6 +75,8 @@ async def open_stream(
     """
     ticket = state.gate.admit()
     await ticket.acquire()
+    # Counted when the request ends however it ends (done, cancelled or failed).
+    chat.on_finish = lambda reply: record_reply(state, reply)
     events = state.service.stream(chat)
     try:
         started = await anyio.to_thread.run_sync(next, events)
@@ -40,21 +86,24 @@ async def open_stream(
         raise
     assert isinstance(started, Started)
 
-    async def rest() -> AsyncIterator[ChatEvent]:
+    async def rest() -> AsyncIterator[ChatEvent | StreamFailed]:
         began = time.perf_counter()
         first = True
         try:
             while True:
                 # run_sync lets the step in flight finish before a cancellation lands, so
                 # `events.close()` below never races a `next` in another thread.
-                event = await anyio.to_thread.run_sync(next, events, None)
+                try:
+                    event = await anyio.to_thread.run_sync(next, events, None)
+                except ServiceError as exc:
+                    # Headers are sent: the stream ends with an error event, never silently.
+                    yield StreamFailed(exc)
+                    return
                 if event is None:
                     return
                 if first and isinstance(event, Delta):
                     first = False
                     state.metrics.time_to_first_token.observe(time.perf_counter() - began)
-                if isinstance(event, Finished):
-                    record_reply(state, event.reply)
                 yield event
         finally:
             with anyio.CancelScope(shield=True):

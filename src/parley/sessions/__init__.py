@@ -2,6 +2,7 @@
 
 from parley.sessions.base import (
     ANY_OWNER,
+    PENDING,
     Feedback,
     InvalidSessionId,
     NotAnAnswer,
@@ -14,6 +15,7 @@ from parley.sessions.base import (
     SessionSummary,
     StoredTurn,
     TurnNotFound,
+    TurnPending,
     VersionConflict,
 )
 from parley.sessions.factory import STORES, build_session_store
@@ -21,6 +23,7 @@ from parley.sessions.settings import SessionSettings
 
 __all__ = [
     "ANY_OWNER",
+    "PENDING",
     "STORES",
     "Feedback",
     "InvalidSessionId",
@@ -35,6 +38,7 @@ __all__ = [
     "SessionSummary",
     "StoredTurn",
     "TurnNotFound",
+    "TurnPending",
     "VersionConflict",
     "build_session_store",
 ]

@@ -16,7 +16,11 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 Clock = Callable[[], datetime]
 """Returns the current time, tz-aware; stores take one so tests can move time forward."""
 
-SESSION_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+SESSION_ID = re.compile(r"^(?!.*\.\.)[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
+"""1-128 characters of A-Z a-z 0-9 . _ : -, starting with a letter or digit, no `..`."""
+SESSION_ID_PATTERN = SESSION_ID.pattern
+MAX_OFFSET = 1_000_000_000
+"""Largest listing offset accepted (databases reject offsets past 64-bit integers)."""
 
 
 def utc_now() -> datetime:
@@ -31,6 +35,10 @@ def _to_utc(value: datetime) -> datetime:
 
 
 Rating = Literal["good", "bad"]
+
+PENDING = "pending"
+"""`labels["finish_reason"]` of the empty assistant turn stored with an accepted message,
+until the reply replaces it (`SessionStore.replace_turn`)."""
 
 
 class Feedback(BaseModel):
@@ -148,8 +156,13 @@ class NotAnAnswer(SessionError, ValueError):
     """Feedback goes on assistant turns only."""
 
 
+class TurnPending(SessionError, ValueError):
+    """The assistant turn is a reply still being written (or never finished): not rateable."""
+
+
 class InvalidSessionId(SessionError, ValueError):
-    """Session ids are 1-128 characters of A-Z a-z 0-9 . _ : -."""
+    """Session ids are 1-128 characters of A-Z a-z 0-9 . _ : -, starting with a letter or
+    digit, without `..`."""
 
 
 class _AnyOwner(enum.Enum):
@@ -167,9 +180,13 @@ OwnerFilter = str | None | _AnyOwner
 
 def check_session_id(session_id: str) -> str:
     """`session_id` if valid, else InvalidSessionId."""
-    if not isinstance(session_id, str) or not SESSION_ID.match(session_id):
+    if not isinstance(session_id, str):
+        raise InvalidSessionId(f"a session id is a string, not {type(session_id).__name__}")
+    if not SESSION_ID.fullmatch(session_id):
+        shown = repr(session_id[:40]) + ("..." if len(session_id) > 40 else "")
         raise InvalidSessionId(
-            f"invalid session id {session_id!r}: use 1-128 characters of A-Z a-z 0-9 . _ : -"
+            f"invalid session id {shown}: use 1-128 characters of A-Z a-z 0-9 . _ : -, "
+            "starting with a letter or digit, without '..'"
         )
     return session_id
 
@@ -232,6 +249,14 @@ class SessionStore(ABC):
         """
 
     @abstractmethod
+    def replace_turn(
+        self, session_id: str, index: int, turn: StoredTurn, *, owner: OwnerFilter = ANY_OWNER
+    ) -> None:
+        """Atomically put `turn` at position `index` (an existing turn: the pending reply an
+        accepted message was stored with). SessionNotFound when missing, expired or foreign;
+        IndexError when the session has no turn `index`."""
+
+    @abstractmethod
     def set_feedback(
         self,
         session_id: str,
@@ -246,6 +271,24 @@ class SessionStore(ABC):
         when missing, expired or foreign; TurnNotFound past the last turn; NotAnAnswer for a
         user turn.
         """
+
+    def get_or_create(self, session_id: str, owner: str | None) -> Session:
+        """`owner`'s session `session_id`, created empty when nobody has that id.
+
+        SessionNotFound when it belongs to someone else (never claimed, never loaded).
+        Idempotent under races: concurrent first uses of one id all get the same session.
+        """
+        session = self.get(session_id, owner)
+        if session is not None:
+            return session
+        try:
+            return self.create(owner, session_id=session_id)
+        except SessionExists:
+            pass  # created meanwhile, by this owner (found below) or another one
+        session = self.get(session_id, owner)
+        if session is None:
+            raise SessionNotFound(f"session {session_id!r} not found")
+        return session
 
     @abstractmethod
     def rename(self, session_id: str, title: str, *, owner: OwnerFilter = ANY_OWNER) -> Session:
@@ -303,20 +346,34 @@ class SessionStore(ABC):
         return VersionConflict(f"session {session_id!r} is at version {version}, not {expected}")
 
     @staticmethod
-    def check_feedback_target(session_id: str, turn: int, role: str | None) -> None:
-        """TurnNotFound when turn `turn` does not exist (role None), NotAnAnswer for a user's."""
+    def check_feedback_target(
+        session_id: str, turn: int, role: str | None, labels: dict[str, Any] | None = None
+    ) -> None:
+        """TurnNotFound when turn `turn` does not exist (role None), NotAnAnswer for a user's,
+        TurnPending for a reply not written yet (`labels` of the turn)."""
         if role is None or turn < 0:
             raise TurnNotFound(f"session {session_id!r} has no turn {turn}")
         if role != "assistant":
             raise NotAnAnswer(f"turn {turn} of session {session_id!r} is the user's; rate replies")
+        if (labels or {}).get("finish_reason") == PENDING:
+            raise TurnPending(
+                f"turn {turn} of session {session_id!r} is a reply still being written; "
+                "rate it once it is finished"
+            )
 
     @staticmethod
     def check_list_args(limit: int, offset: int) -> None:
-        """ValueError for a negative offset or a limit outside 1..1000."""
+        """ValueError for an offset outside 0..MAX_OFFSET or a limit outside 1..1000."""
         if not 1 <= limit <= 1000:
             raise ValueError("limit must be between 1 and 1000")
-        if offset < 0:
-            raise ValueError("offset must not be negative")
+        if not 0 <= offset <= MAX_OFFSET:
+            raise ValueError(f"offset must be between 0 and {MAX_OFFSET}")
+
+    @staticmethod
+    def check_turn_index(session_id: str, index: int, count: int) -> None:
+        """IndexError unless the session's `count` turns include `index`."""
+        if not 0 <= index < count:
+            raise IndexError(f"session {session_id!r} has no turn {index} ({count} turns)")
 
     @staticmethod
     def check_turns(turns: Sequence[StoredTurn]) -> builtins.list[StoredTurn]:

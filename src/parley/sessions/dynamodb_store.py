@@ -420,6 +420,33 @@ class DynamoDBSessionStore(SessionStore):
             raise self._why_not(session_id, owner, now, expected_version, len(turns))
         return self._session(item)
 
+    def replace_turn(
+        self, session_id: str, index: int, turn: StoredTurn, *, owner: OwnerFilter = ANY_OWNER
+    ) -> None:
+        check_session_id(session_id)
+        if index < 0:
+            raise IndexError(f"session {session_id!r} has no turn {index}")
+        now = self.now()
+        values: dict[str, Any] = {
+            ":now": _s(_time(now)),
+            ":turn": _s(turn.model_dump_json()),
+            ":one": _n(1),
+            ":index": _n(index),
+            **self._expiry_values(now),
+        }
+        condition = self._write_condition(owner, values) + " AND #count > :index"
+        # A list index in an update expression is part of the expression, not a value.
+        update = (
+            f"SET #turns[{int(index)}] = :turn, #version = #version + :one, #updated = :now"
+            + self._expiry_update()
+        )
+        if self._update(session_id, update, condition, values) is None:
+            item = self._get_item(session_id)
+            if item is None or not self._live(item, owner, now):
+                raise SessionNotFound(f"session {session_id!r} not found")
+            self.check_turn_index(session_id, index, int(item["turn_count"]["N"]))
+            raise VersionConflict(f"session {session_id!r} changed during the update; retry")
+
     def set_feedback(
         self,
         session_id: str,
@@ -429,7 +456,8 @@ class DynamoDBSessionStore(SessionStore):
         owner: OwnerFilter = ANY_OWNER,
     ) -> Session:
         # Turns are JSON strings in the `turns` list: the rated one is replaced in place, on
-        # the condition that it is still what was read (turns never change otherwise).
+        # the condition that it is still what was read (a pending reply may be replaced by
+        # `replace_turn` meanwhile; a retry then sees the finished one).
         check_session_id(session_id)
         for _ in range(3):
             now = self.now()
@@ -439,7 +467,9 @@ class DynamoDBSessionStore(SessionStore):
             stored = item["turns"]["L"]
             old = stored[turn]["S"] if 0 <= turn < len(stored) else None
             rated = StoredTurn.model_validate_json(old) if old is not None else None
-            self.check_feedback_target(session_id, turn, rated.role if rated else None)
+            self.check_feedback_target(
+                session_id, turn, rated.role if rated else None, rated.labels if rated else None
+            )
             assert rated is not None and old is not None
             new = rated.model_copy(update={"feedback": feedback})
             values: dict[str, Any] = {

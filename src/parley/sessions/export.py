@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from parley.sessions.base import ANY_OWNER, OwnerFilter, Rating, Session, SessionStore
+from parley.sessions.base import ANY_OWNER, PENDING, OwnerFilter, Rating, Session, SessionStore
 
-NOT_LEARNED = frozenset({"moderation", "off_topic", "cancelled", "length"})
-"""Finish reasons of replies that are never trained on: refusals and incomplete replies."""
+NOT_LEARNED = frozenset({"moderation", "off_topic", "cancelled", "length", "error", PENDING})
+"""Finish reasons of replies that are never trained on: refusals, incomplete replies (cut,
+failed, or still pending: the user's message is stored before its reply is written)."""
 
 
 def training_record(session: Session, rated: Rating | None = None) -> dict[str, Any] | None:

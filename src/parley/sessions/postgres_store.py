@@ -247,11 +247,14 @@ class PostgresSessionStore(SessionStore):
     def get(self, session_id: str, owner: OwnerFilter = ANY_OWNER) -> Session | None:
         check_session_id(session_id)
         with self._transaction() as conn:
+            # The owner and expiry first: another owner's session is never loaded, so "not
+            # yours" costs what "missing" costs.
+            row = self._row(conn, session_id)
+            if row is None or not self._live(row, owner, self.now()):
+                return None
             session = self._load(conn, session_id)
         if session is None or not owner_matches(session.owner, owner):
-            return None
-        if session.expires_at is not None and session.expires_at <= self.now():
-            return None
+            return None  # replaced between the two reads
         return session
 
     def append(
@@ -298,6 +301,34 @@ class PostgresSessionStore(SessionStore):
             self._touch(conn, session_id, now, turns=len(turns))
             return self._load(conn, session_id)  # type: ignore[return-value]
 
+    def replace_turn(
+        self, session_id: str, index: int, turn: StoredTurn, *, owner: OwnerFilter = ANY_OWNER
+    ) -> None:
+        check_session_id(session_id)
+        data = turn.model_dump(mode="json")
+        with self._transaction() as conn:
+            row = self._row(conn, session_id, lock=True)
+            now = self.now()
+            if row is None or not self._live(row, owner, now):
+                raise SessionNotFound(f"session {session_id!r} not found")
+            self.check_turn_index(session_id, index, row["turn_count"])
+            conn.execute(
+                "UPDATE parley_turns SET role = %s, text = %s, time = %s, labels = %s, "
+                "sources = %s, params = %s, feedback = %s WHERE session_id = %s AND seq = %s",
+                (
+                    turn.role,
+                    turn.text,
+                    turn.time,
+                    Jsonb(data["labels"]),
+                    Jsonb(data["sources"]),
+                    Jsonb(data["params"]),
+                    Jsonb(data["feedback"]) if turn.feedback else None,
+                    session_id,
+                    index,
+                ),
+            )
+            self._touch(conn, session_id, now, turns=0)
+
     def set_feedback(
         self,
         session_id: str,
@@ -312,10 +343,12 @@ class PostgresSessionStore(SessionStore):
             if row is None or not self._live(row, owner, self.now()):
                 raise SessionNotFound(f"session {session_id!r} not found")
             found = conn.execute(
-                "SELECT role FROM parley_turns WHERE session_id = %s AND seq = %s",
+                "SELECT role, labels FROM parley_turns WHERE session_id = %s AND seq = %s",
                 (session_id, turn),
             ).fetchone()
-            self.check_feedback_target(session_id, turn, found[0] if found else None)
+            self.check_feedback_target(
+                session_id, turn, found[0] if found else None, found[1] if found else None
+            )
             value = Jsonb(feedback.model_dump(mode="json")) if feedback else None
             conn.execute(
                 "UPDATE parley_turns SET feedback = %s WHERE session_id = %s AND seq = %s",

@@ -319,6 +319,23 @@ class SQLiteSessionStore(SessionStore):
             self._touch(conn, session_id, now, turns=len(turns))
             return self._session(conn, self._session_row(conn, session_id))  # type: ignore[arg-type]
 
+    def replace_turn(
+        self, session_id: str, index: int, turn: StoredTurn, *, owner: OwnerFilter = ANY_OWNER
+    ) -> None:
+        check_session_id(session_id)
+        with self._transaction(write=True) as conn:
+            now = self.now()
+            row = self._session_row(conn, session_id)
+            if row is None or not self._live(row, owner, to_us(now)):
+                raise SessionNotFound(f"session {session_id!r} not found")
+            self.check_turn_index(session_id, index, row["turn_count"])
+            conn.execute(
+                "UPDATE turns SET role = ?, text = ?, time = ?, labels = ?, sources = ?, "
+                "params = ?, feedback = ? WHERE session_id = ? AND seq = ?",
+                (*self._turn_row(session_id, index, turn)[2:], session_id, index),
+            )
+            self._touch(conn, session_id, now, turns=0)
+
     def _touch(self, conn: sqlite3.Connection, session_id: str, now: datetime, turns: int) -> None:
         expires_at = self.expiry(now)
         conn.execute(
@@ -346,9 +363,15 @@ class SQLiteSessionStore(SessionStore):
             if row is None or not self._live(row, owner, to_us(self.now())):
                 raise SessionNotFound(f"session {session_id!r} not found")
             found = conn.execute(
-                "SELECT role FROM turns WHERE session_id = ? AND seq = ?", (session_id, turn)
+                "SELECT role, labels FROM turns WHERE session_id = ? AND seq = ?",
+                (session_id, turn),
             ).fetchone()
-            self.check_feedback_target(session_id, turn, found[0] if found else None)
+            self.check_feedback_target(
+                session_id,
+                turn,
+                found[0] if found else None,
+                json.loads(found[1]) if found else None,
+            )
             conn.execute(
                 "UPDATE turns SET feedback = ? WHERE session_id = ? AND seq = ?",
                 (feedback.model_dump_json() if feedback else None, session_id, turn),

@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse
 
 from parley.server.deps import authenticate, state_of
 from parley.server.knowledge import ServerKnowledge
+from parley.server.schemas import BODY_ERRORS, error_responses
 from parley.service import NotFound, ServiceError
 
 router = APIRouter(prefix="/v1/knowledge_bases", tags=["knowledge bases"])
@@ -39,7 +40,7 @@ def knowledge_of(request: Request) -> ServerKnowledge:
     return state_of(request).knowledge
 
 
-@router.get("")
+@router.get("", responses=error_responses(401, 404, 429))
 def list_bases(request: Request, owner: str | None = Depends(authenticate)) -> dict[str, Any]:
     """The knowledge bases this key may read, the default first."""
     knowledge = knowledge_of(request)
@@ -47,7 +48,7 @@ def list_bases(request: Request, owner: str | None = Depends(authenticate)) -> d
     return {"object": "list", "default": knowledge.require_bases().default, "data": data}
 
 
-@router.get("/{name}")
+@router.get("/{name}", responses=error_responses(401, 404, 429))
 def get_base(
     name: str, request: Request, owner: str | None = Depends(authenticate)
 ) -> dict[str, Any]:
@@ -58,7 +59,7 @@ def get_base(
     return summary
 
 
-@router.get("/{name}/documents")
+@router.get("/{name}/documents", responses=error_responses(401, 404, 422, 429))
 def list_documents(
     name: str,
     request: Request,
@@ -72,7 +73,9 @@ def list_documents(
     return knowledge.require_bases().documents(name, offset, limit)
 
 
-@router.post("/{name}/documents", status_code=202)
+@router.post(
+    "/{name}/documents", status_code=202, responses=error_responses(*BODY_ERRORS, 403, 404)
+)
 async def upload_documents(
     name: str,
     request: Request,
@@ -121,7 +124,7 @@ async def upload_documents(
     )
 
 
-@router.get("/{name}/jobs/{job_id}")
+@router.get("/{name}/jobs/{job_id}", responses=error_responses(401, 404, 429))
 def get_job(
     name: str, job_id: str, request: Request, owner: str | None = Depends(authenticate)
 ) -> dict[str, Any]:
@@ -135,7 +138,9 @@ def get_job(
     return job.as_dict()
 
 
-@router.delete("/{name}/documents/{document_id}")
+@router.delete(
+    "/{name}/documents/{document_id}", responses=error_responses(400, 401, 403, 404, 429)
+)
 async def delete_document(
     name: str, document_id: str, request: Request, owner: str | None = Depends(authenticate)
 ) -> dict[str, Any]:

@@ -23,10 +23,10 @@ from openai.types.chat.chat_completion_chunk import ChoiceDelta
 
 from parley.engines.base import Turn
 from parley.server.deps import authenticate, state_of
-from parley.server.errors import STATUS_OF_KIND
+from parley.server.errors import error_body
 from parley.server.knowledge import chosen_base
-from parley.server.schemas import ChatCompletionRequest, ChatMessage
-from parley.server.streaming import StreamingReply, complete, open_stream
+from parley.server.schemas import BODY_ERRORS, ChatCompletionRequest, ChatMessage, error_responses
+from parley.server.streaming import StreamFailed, StreamingReply, complete, open_stream
 from parley.service import (
     ChatEvent,
     ChatReply,
@@ -210,7 +210,13 @@ def output_options(body: ChatCompletionRequest) -> dict[str, Any]:
     return options
 
 
-@router.post("/chat/completions")
+@router.post(
+    "/chat/completions",
+    responses={
+        200: {"content": {"text/event-stream": {}}},
+        **error_responses(*BODY_ERRORS, 404, 503),
+    },
+)
 async def chat_completions(
     body: ChatCompletionRequest, request: Request, owner: str | None = Depends(authenticate)
 ) -> Any:
@@ -221,7 +227,7 @@ async def chat_completions(
     completion_id = f"chatcmpl-{uuid.uuid4().hex}"
     created = int(time.time())
     if not body.stream:
-        reply = await complete(state, chat)
+        reply = await complete(state, chat, request)
         completion = ChatCompletion(
             id=completion_id,
             object="chat.completion",
@@ -257,7 +263,7 @@ async def chat_completions(
             **extra,
         )
 
-    async def stream(events: AsyncIterator[ChatEvent]) -> AsyncIterator[bytes]:
+    async def stream(events: AsyncIterator[ChatEvent | StreamFailed]) -> AsyncIterator[bytes]:
         yield sse(
             chunk(
                 ChoiceDelta(role="assistant", content=""),
@@ -268,46 +274,46 @@ async def chat_completions(
         )
         shown = False
         refusal: str | None = None
-        try:
-            async for event in events:
-                match event:
-                    case Started():
-                        pass  # already sent: `open_stream` returned it
-                    case Delta(text=text):
-                        shown = shown or bool(text.strip())
-                        yield sse(chunk(ChoiceDelta(content=text)))
-                    case Replaced(text=text):
-                        # Output moderation withdrew the reply: standard clients get the refusal
-                        # with finish_reason content_filter; the page (parley_events) replaces
-                        # what it shows.
-                        refusal = text
-                        if body.parley_events:
-                            yield sse({"replace": text}, event="parley")
-                    case Finished(reply=reply):
-                        if refusal is not None:
-                            text = f"\n\n{refusal}" if shown else refusal
-                            yield sse(chunk(ChoiceDelta(content=text), "content_filter"))
-                        else:
-                            yield sse(chunk(ChoiceDelta(), finish_reason(reply)))
-                        if body.parley_events:
-                            yield sse(parley_fields(reply), event="parley")
-                        if include_usage:
-                            yield sse(
-                                ChatCompletionChunk(
-                                    id=completion_id,
-                                    object="chat.completion.chunk",
-                                    created=created,
-                                    model=model,
-                                    choices=[],
-                                    usage=usage_of(reply),
-                                )
+        async for event in events:
+            match event:
+                case StreamFailed(error=error):
+                    # The pipeline failed midway; the status line is sent already: the error
+                    # goes as an event, as OpenAI does, never a silent cut.
+                    yield f"data: {json.dumps({'error': error_body(error)})}\n\n".encode()
+                    break
+                case Started():
+                    pass  # already sent: `open_stream` returned it
+                case Delta(text=text):
+                    shown = shown or bool(text.strip())
+                    yield sse(chunk(ChoiceDelta(content=text)))
+                case Replaced(text=text):
+                    # Output moderation withdrew the reply: standard clients get the refusal
+                    # with finish_reason content_filter; the page (parley_events) replaces
+                    # what it shows.
+                    refusal = text
+                    if body.parley_events:
+                        yield sse({"replace": text}, event="parley")
+                case Finished(reply=reply):
+                    if refusal is not None:
+                        text = f"\n\n{refusal}" if shown else refusal
+                        yield sse(chunk(ChoiceDelta(content=text), "content_filter"))
+                    else:
+                        yield sse(chunk(ChoiceDelta(), finish_reason(reply)))
+                    if body.parley_events:
+                        yield sse(parley_fields(reply), event="parley")
+                    if include_usage:
+                        yield sse(
+                            ChatCompletionChunk(
+                                id=completion_id,
+                                object="chat.completion.chunk",
+                                created=created,
+                                model=model,
+                                choices=[],
+                                usage=usage_of(reply),
                             )
-                    case _:
-                        assert_never(event)
-        except ServiceError as exc:
-            # The status line is sent already: the error goes as an event, as OpenAI does.
-            error = {"message": str(exc), "type": exc.kind, "code": STATUS_OF_KIND[exc.kind]}
-            yield f"data: {json.dumps({'error': error})}\n\n".encode()
+                        )
+                case _:
+                    assert_never(event)
         yield b"data: [DONE]\n\n"
 
     return StreamingReply(
@@ -330,14 +336,14 @@ def model_card(service: ChatService) -> Model:
     )
 
 
-@router.get("/models")
+@router.get("/models", responses=error_responses(401, 429))
 def models(request: Request, owner: str | None = Depends(authenticate)) -> dict[str, Any]:
     """The one model this server answers with."""
     card = model_card(state_of(request).service)
     return {"object": "list", "data": [card.model_dump(mode="json")]}
 
 
-@router.get("/models/{model_id:path}")
+@router.get("/models/{model_id:path}", responses=error_responses(401, 404, 429))
 def model(
     model_id: str, request: Request, owner: str | None = Depends(authenticate)
 ) -> dict[str, Any]:

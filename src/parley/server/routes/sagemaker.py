@@ -6,17 +6,30 @@ from collections.abc import AsyncIterator
 
 from fastapi import APIRouter, Depends, Request
 
-from parley.invocations import SESSION_HEADER, jsonline
+from parley.invocations import SESSION_HEADER, error_line, jsonline
 from parley.server.deps import authenticate, state_of
+from parley.server.errors import error_body
 from parley.server.knowledge import chosen_base
-from parley.server.schemas import InvocationRequest, InvocationResponse
-from parley.server.streaming import StreamingReply, complete, open_stream
+from parley.server.schemas import (
+    BODY_ERRORS,
+    InvocationRequest,
+    InvocationResponse,
+    error_responses,
+)
+from parley.server.streaming import StreamFailed, StreamingReply, complete, open_stream
 from parley.service import ChatEvent, ChatRequest, ServiceError
 
 router = APIRouter(tags=["sagemaker"])
 
 
-@router.post("/invocations", response_model=InvocationResponse)
+@router.post(
+    "/invocations",
+    response_model=InvocationResponse,
+    responses={
+        200: {"content": {"application/jsonlines": {}}},
+        **error_responses(*BODY_ERRORS, 404, 503),
+    },
+)
 async def invocations(
     body: InvocationRequest, request: Request, owner: str | None = Depends(authenticate)
 ):
@@ -35,7 +48,7 @@ async def invocations(
         knowledge_base=chosen_base(request, owner, body.knowledge_base, not body.no_retrieval),
     )
     if "application/jsonlines" not in request.headers.get("accept", ""):
-        reply = await complete(state, chat)
+        reply = await complete(state, chat, request)
         return InvocationResponse(
             outputs=reply.text,
             session_id=reply.session_id,
@@ -51,9 +64,13 @@ async def invocations(
     )
 
 
-async def _jsonlines(events: AsyncIterator[ChatEvent]) -> AsyncIterator[bytes]:
-    """The contract's JSON lines (see `parley.invocations`)."""
+async def _jsonlines(events: AsyncIterator[ChatEvent | StreamFailed]) -> AsyncIterator[bytes]:
+    """The contract's JSON lines (see `parley.invocations`); a pipeline that failed midway ends
+    with `{"outputs": [], "error": {...}}`."""
     async for event in events:
+        if isinstance(event, StreamFailed):
+            yield error_line(error_body(event.error))
+            return
         line = jsonline(event)
         if line is not None:
             yield line
