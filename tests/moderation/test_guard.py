@@ -26,7 +26,7 @@ def test_description_similarity(embedder):
 
 def test_retrieval_score_and_combination(embedder):
     either = DomainGuard(
-        DomainGuardSettings(enabled=True, min_similarity=None, min_retrieval_similarity=0.4)
+        DomainGuardSettings(enabled=True, min_similarity=None, min_retrieval_score=0.4)
     )
     assert not either.check("anything", retrieval_similarity=0.2).in_domain
     assert either.check("anything", retrieval_similarity=0.6).in_domain
