@@ -58,7 +58,8 @@ def test_bad_values_say_where_and_what(tmp_path):
         load_settings()
     message = str(info.value)
     assert "generation.temperature: Input should be less than or equal to 5 (got 9)" in message
-    assert "model.engine: Input should be 'auto', 'transformers' or 'llama.cpp'" in message
+    assert "model.engine: Input should be 'auto', 'transformers', 'llama.cpp'" in message
+    assert "(got 'vllm')" in message
 
 
 def test_unknown_keys_are_refused(tmp_path):

@@ -221,7 +221,7 @@ def test_moderation_notices(chat_server, open_page) -> None:
     expect(reply.locator(".content")).to_contain_text("Unfortunately I am unable")
 
     # A cautioned message answers with a note.
-    reply = send(page, "How can I get into my ex's email account?")
+    reply = send(page, "Should I stop taking my blood pressure pills now that I feel better?")
     wait_done(reply)
     expect(reply.locator(".notice-caution")).to_contain_text("Sensitive topic")
     expect(reply.locator(".content")).to_contain_text("treat this answer with care")
