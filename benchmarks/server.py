@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import sys
 import threading
 import time
@@ -173,12 +172,6 @@ def hostile(service: Any, url: str, repeat: int) -> dict[str, Any]:
     return out
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=10, help="sequential requests per mode")
@@ -215,6 +208,8 @@ def main() -> None:
     began = time.perf_counter()
     service = build_service(settings, progress=False)
     build_s = time.perf_counter() - began
+    from parley.server.child import free_port
+
     port = free_port()
     settings.server.port = port
     server = uvicorn.Server(uvicorn_config(create_app(service, settings.server), settings.server))

@@ -17,8 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -33,6 +31,8 @@ from _stats import percentile
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+
+from parley.server.child import free_port, running_server  # noqa: E402
 
 QUESTIONS = [
     "Write a long story about a dragon who learns to cook.",
@@ -52,12 +52,6 @@ GROUNDED = [
     "What is DNA?",
     "Who wrote Hamlet?",
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def tree_rss_mb(pid: int) -> float:
@@ -95,20 +89,6 @@ class PeakRss:
         return round(self.peak, 1)
 
 
-def wait_ready(url: str, process: subprocess.Popen[bytes], log: Path, path: str) -> None:
-    deadline = time.monotonic() + 600
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited: {log.read_text()[-3000:]}")
-        try:
-            if httpx.get(url + path, timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError("server did not become ready")
-
-
 def stream_chat(client: httpx.Client, body: dict[str, Any]) -> dict[str, float]:
     """One streamed chat completion: time to first content, total time, tokens."""
     started = time.perf_counter()
@@ -139,7 +119,10 @@ def load(url: str, clients: int, rounds: int, body_for: Callable[[int], dict[str
     lock = threading.Lock()
 
     def client_loop(index: int) -> None:
-        with httpx.Client(base_url=url, timeout=600) as client:
+        # A new connection per request: llama-server closes idle keep-alive connections, and a
+        # request sent on one it just closed fails ("disconnected without a response").
+        no_keepalive = httpx.Limits(max_keepalive_connections=0)
+        with httpx.Client(base_url=url, timeout=600, limits=no_keepalive) as client:
             for round_ in range(rounds):
                 try:
                     sample = stream_chat(client, body_for(index * rounds + round_))
@@ -172,7 +155,7 @@ def load(url: str, clients: int, rounds: int, body_for: Callable[[int], dict[str
 def chat_body(max_tokens: int, **extra: Any) -> Callable[[int], dict[str, Any]]:
     def body(index: int) -> dict[str, Any]:
         return {
-            "model": "any",
+            "model": "parley",  # Parley answers to its own id or "parley"; llama-server to any
             "messages": [{"role": "user", "content": QUESTIONS[index % len(QUESTIONS)]}],
             "stream": True,
             "temperature": 0.7,
@@ -197,7 +180,7 @@ def bare_server(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     binary = find_llama_server(None)
     if binary is None:
         return {"skipped": "llama-server is not built (scripts/setup.sh)"}
-    port, log = free_port(), workdir / "bare.log"
+    port = free_port()
     cores = os.cpu_count() or 1
     arguments = server_arguments(
         embedded_path("smollm2-135m-instruct"),
@@ -206,15 +189,9 @@ def bare_server(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         threads=cores,
         batch_threads=cores,
     )
-    with open(log, "wb") as output:
-        process = subprocess.Popen(
-            [str(binary), *arguments, "--host", "127.0.0.1", "--port", str(port)],
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
+    command = [str(binary), *arguments, "--host", "127.0.0.1", "--port", str(port)]
     url = f"http://127.0.0.1:{port}"
-    try:
-        wait_ready(url, process, log, "/health")
+    with running_server(command, url, log=workdir / "bare.log", ready_path="/health") as process:
         rss = PeakRss(process.pid)
         levels = run_levels(url, args.levels, args.rounds, chat_body(args.max_tokens))
         return {
@@ -222,9 +199,6 @@ def bare_server(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             "levels": levels,
             "peak_rss_mb": rss.stop(),
         }
-    finally:
-        process.terminate()
-        process.wait(20)
 
 
 def parley_server(
@@ -236,27 +210,21 @@ def parley_server(
     moderation: bool,
     grounded: bool = False,
 ) -> dict[str, Any]:
-    port, log = free_port(), workdir / f"{name}.log"
-    data_dir = args.data_dir or workdir / "data"
+    port = free_port()
     config = workdir / f"{name}.toml"
+    # The user's data dir by default: the default KB and the cached moderation head are there.
+    data_line = f'data_dir = "{args.data_dir}"\n' if args.data_dir else ""
     config.write_text(
-        f'data_dir = "{data_dir}"\n'
-        f"[server]\nport = {port}\nmax_active_generations = 16\nrate_limit_per_minute = 0\n"
+        data_line
+        + f"[server]\nport = {port}\nmax_active_generations = 16\nrate_limit_per_minute = 0\n"
         f'[model]\nengine = "{engine}"\nparallel = {max(args.levels)}\ncontext_window = 2048\n'
         f"[retrieval]\nenabled = {'true' if grounded else 'false'}\n"
         f'[moderation]\nmoderator = "{"classifier" if moderation else "none"}"\n'
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    with open(log, "wb") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "parley.cli", "-c", str(config), "serve"],
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
+    command = [sys.executable, "-m", "parley.cli", "-c", str(config), "serve"]
     url = f"http://127.0.0.1:{port}"
-    try:
-        wait_ready(url, process, log, "/ping")
+    with running_server(command, url, log=workdir / f"{name}.log", env=env) as process:
         health = httpx.get(f"{url}/health", timeout=10).json()
         rss = PeakRss(process.pid)
         if grounded:
@@ -268,14 +236,12 @@ def parley_server(
                 )
             }
         return {"engine": health.get("engine"), **result, "peak_rss_mb": rss.stop()}
-    finally:
-        process.terminate()
-        process.wait(30)
 
 
 def grounded_answers(url: str, args: argparse.Namespace) -> dict[str, Any]:
-    """A 64-token grounded answer (retrieval + moderation), one client, end to end."""
-    times, sources = [], 0
+    """A 64-token grounded answer (retrieval + moderation), one client, end to end; with the
+    server's own retrieval time and time to first token (its /metrics), to show where it goes."""
+    times, tokens, sources = [], [], 0
     with httpx.Client(base_url=url, timeout=600) as client:
         for index, question in enumerate([GROUNDED[0], *GROUNDED * args.rounds]):
             body = {
@@ -283,22 +249,53 @@ def grounded_answers(url: str, args: argparse.Namespace) -> dict[str, Any]:
                 "temperature": 0,
                 "max_tokens": 64,
             }
+            if index == 1:  # the first one warms up
+                before = metric_sums(client)
             began = time.perf_counter()
             reply = client.post("/v1/chat/completions", json=body)
             reply.raise_for_status()
-            if index:  # the first one warms up
+            if index:
                 times.append(time.perf_counter() - began)
+                tokens.append(reply.json()["usage"]["completion_tokens"])
                 sources += bool(reply.json().get("sources"))
+        after = metric_sums(client)
+    n = len(times)
     return {
-        "requests": len(times),
+        "requests": n,
         "with_sources": sources,
+        "completion_tokens_mean": round(sum(tokens) / n, 1),
         "total_ms_p50": round(percentile([t * 1000 for t in times], 50), 1),
         "total_ms_p95": round(percentile([t * 1000 for t in times], 95), 1),
+        "server_retrieval_ms_mean": round(
+            (after["parley_retrieval_seconds_sum"] - before["parley_retrieval_seconds_sum"])
+            * 1000
+            / n,
+            1,
+        ),
+        "server_ttft_ms_mean": round(
+            (
+                after["parley_time_to_first_token_seconds_sum"]
+                - before["parley_time_to_first_token_seconds_sum"]
+            )
+            * 1000
+            / n,
+            1,
+        ),
     }
 
 
+def metric_sums(client: httpx.Client) -> dict[str, float]:
+    """The `_sum` samples of the server's Prometheus histograms, by name."""
+    sums: dict[str, float] = {}
+    for line in client.get("/metrics").text.splitlines():
+        name, _, value = line.partition(" ")
+        if name.endswith("_sum"):
+            sums[name] = sums.get(name, 0.0) + float(value)
+    return sums
+
+
 def single_stream(args: argparse.Namespace) -> dict[str, Any]:
-    """One stream at a time on each engine directly (the terminal chat's case), 3 runs."""
+    """One stream at a time on each engine directly (the terminal chat's case), 3 runs each."""
     from parley.config import ModelSettings
     from parley.engines.base import Turn
     from parley.engines.factory import build_engine
@@ -307,8 +304,13 @@ def single_stream(args: argparse.Namespace) -> dict[str, Any]:
     from parley.engines.params import GenerationParams
 
     out: dict[str, Any] = {}
-    for name in ("llama.cpp", "llama-server"):
-        engine = build_engine(ModelSettings(engine=name, context_window=2048, parallel=1))
+    cores = os.cpu_count() or 1
+    # In-process with the terminal chat's plan (1 thread on 2 cores, torch beside it in the
+    # same process) and with every core; llama-server with every core (its own process).
+    runs = [("llama.cpp", max(1, cores - 1)), ("llama.cpp", cores), ("llama-server", cores)]
+    for name, threads in runs:
+        settings = ModelSettings(engine=name, context_window=2048, parallel=1, threads=threads)
+        engine = build_engine(settings)
         try:
             prompt = build_format("auto", engine).render([Turn("user", QUESTIONS[0])])
             params = GenerationParams(temperature=0.7, max_new_tokens=args.max_tokens)
@@ -320,7 +322,7 @@ def single_stream(args: argparse.Namespace) -> dict[str, Any]:
                 if seed:  # the first one warms up
                     rates.append(generation.completion_tokens / (time.perf_counter() - began))
                     ttfts.append((generation.time_to_first_token or 0) * 1000)
-            out[name] = {
+            out[f"{name} threads={threads}"] = {
                 "tok_s_runs": [round(r, 1) for r in rates],
                 "tok_s_median": round(sorted(rates)[len(rates) // 2], 1),
                 "ttft_ms_median": round(sorted(ttfts)[len(ttfts) // 2], 1),

@@ -14,15 +14,14 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
+
+from parley.server.child import free_port, running_server
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
@@ -131,12 +130,6 @@ def test_every_readme_example_is_run_or_explained() -> None:
     assert languages <= {"bash", "python", "toml"}, f"an example in a new language: {languages}"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def readme_env(default_kb_data_dir: Path) -> dict[str, str]:
     """This checkout's code and `parley` first, the default knowledge base already built."""
@@ -152,38 +145,14 @@ def readme_env(default_kb_data_dir: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def served(readme_env: dict[str, str]) -> Iterator[str]:
+def served(readme_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`parley serve` on a free port, as the README starts it; its address."""
     port = free_port()
-    process = subprocess.Popen(
-        [str(BIN / "parley"), "serve", "--port", str(port)],
-        cwd=ROOT,
-        env=readme_env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
     address = f"127.0.0.1:{port}"
-    deadline = time.monotonic() + 300
-    try:
-        while True:
-            if process.poll() is not None:
-                raise AssertionError(f"parley serve exited: {process.stderr.read()}")  # type: ignore[union-attr]
-            try:
-                if httpx.get(f"http://{address}/ping", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise AssertionError("parley serve did not answer /ping in 300 s")
-            time.sleep(0.5)
+    command = [str(BIN / "parley"), "serve", "--port", str(port)]
+    log = tmp_path_factory.mktemp("readme-serve") / "serve.log"
+    with running_server(command, f"http://{address}", log=log, env=readme_env, cwd=ROOT):
         yield address
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 def at(address: str, text: str) -> str:

@@ -48,3 +48,15 @@ def test_settings_choose_the_plan():
     assert thread_plan(off).engine == 4
     hf = Settings.model_validate({"threads": 4, "model": {"engine": "transformers"}})
     assert thread_plan(hf).engine == 4
+
+
+def test_an_engine_in_its_own_process_decodes_on_the_whole_budget():
+    assert plan_threads(2, engine_own_process=True).engine == 2
+    assert plan_threads(2, engine_own_process=True).torch == 1
+    managed = Settings.model_validate({"threads": 4, "model": {"engine": "llama-server"}})
+    assert thread_plan(managed).engine == 4
+    # `auto` in the server runs llama-server when set-up built it, else llama.cpp in-process.
+    from parley.engines.llama_server import find_llama_server
+
+    served = thread_plan(Settings.model_validate({"threads": 4}), concurrent=True)
+    assert served.engine == (4 if find_llama_server(None) else 3)

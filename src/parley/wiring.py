@@ -224,21 +224,23 @@ def build_moderation(settings: Settings, shared: Shared) -> PolicyModeration | N
     return PolicyModeration(moderator, Policy(mod), guard)
 
 
-def thread_plan(settings: Settings) -> ThreadPlan:
-    """Engine and torch threads from the budget (`threads`) and what the settings turn on."""
-    from parley.embedded import EMBEDDED_ASSETS
+def thread_plan(settings: Settings, *, concurrent: bool = False) -> ThreadPlan:
+    """Engine and torch threads from the budget (`threads`) and what the settings turn on.
+
+    `concurrent` as for `build_service` (it decides whether `auto` runs llama-server)."""
+    from parley.engines.factory import LLAMA_SERVER, TRANSFORMERS, choose_engine
+    from parley.engines.sources import resolve_source
 
     model = settings.model
-    embedded = EMBEDDED_ASSETS.get(model.source)
-    gguf = model.source.lower().endswith(".gguf") or (
-        embedded is not None and embedded.relative_path.endswith(".gguf")
-    )
-    uses_torch = model.engine == "transformers" or (model.engine == "auto" and not gguf)
+    engine = model.engine
+    if engine in ("auto", LLAMA_SERVER):
+        engine = choose_engine(engine, resolve_source(model.source), concurrent=concurrent)
     torch_needed = settings.retrieval.enabled or settings.moderation.moderator != "none"
     return plan_threads(
         settings.threads,
         engine_threads=settings.model.threads,
-        engine_uses_torch=uses_torch,
+        engine_uses_torch=engine == TRANSFORMERS,
+        engine_own_process=engine == LLAMA_SERVER,
         torch_needed=torch_needed,
     )
 
@@ -256,7 +258,7 @@ def build_service(
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     # One embedder per model serves retrieval, the classifier moderator and the domain guard.
     shared = shared_for(settings, progress=progress)
-    plan = thread_plan(settings)
+    plan = thread_plan(settings, concurrent=concurrent)
     engine_settings = settings.model.model_copy(update={"threads": plan.engine})
     engine = build_engine(engine_settings, shared=shared, concurrent=concurrent)
     shared.engine = engine

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +13,7 @@ import pytest
 
 from parley.embedded import embedded_path
 from parley.engines.llama_server import find_llama_server, server_arguments
+from parley.server.child import free_port, running_server
 
 
 @pytest.fixture(scope="session")
@@ -31,12 +30,6 @@ def llama_server_binary() -> Path:
 @pytest.fixture(scope="session")
 def gguf_model() -> Path:
     return embedded_path("smollm2-135m-instruct")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -59,27 +52,7 @@ def bare_llama_server(
     arguments = server_arguments(
         gguf_model, parallel=2, slot_context=2048, threads=1, batch_threads=2
     )
-    with open(log, "wb") as output:
-        process = subprocess.Popen(
-            [str(llama_server_binary), *arguments, "--host", "127.0.0.1", "--port", str(port)],
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
+    command = [str(llama_server_binary), *arguments, "--host", "127.0.0.1", "--port", str(port)]
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    try:
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"llama-server exited: {log.read_text()[-2000:]}")
-            try:
-                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("llama-server did not become healthy in 120 s")
-            time.sleep(0.1)
+    with running_server(command, url, log=log, ready_path="/health", timeout=120) as process:
         yield BareServer(url, process)
-    finally:
-        process.terminate()
-        process.wait(10)

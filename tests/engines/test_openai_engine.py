@@ -15,8 +15,8 @@ from parley.engines.generation import Generation
 from parley.engines.local_tokenizer import GgufTokenizer
 from parley.engines.params import GenerationParams
 from parley.engines.sources import resolve_source
+from parley.server.child import free_port
 from parley.service import ChatRequest
-from tests.engines.conftest import free_port
 
 GREEDY = GenerationParams(temperature=0, max_new_tokens=24)
 

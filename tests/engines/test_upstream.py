@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 
 from parley.engines.base import EngineUnavailable
 from parley.engines.upstream import UpstreamClient
-from tests.engines.conftest import free_port
+from parley.server.child import free_port
 
 
 class Script:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -15,18 +14,13 @@ import uvicorn
 
 from parley.engines.formats import OpenChatKitFormat
 from parley.server.app import create_app
+from parley.server.child import free_port
 from parley.server.serving import uvicorn_config
 from parley.server.settings import ServerSettings
 from parley.service import ChatService
 from parley.sessions.base import SessionStore
 from parley.sessions.sqlite_store import SQLiteSessionStore
 from tests.conftest import FakeEngine
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass

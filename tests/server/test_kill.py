@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.server.conftest import free_port
+from parley.server.child import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -257,7 +257,7 @@ def _serve_replica(data_dir: str, port: int) -> None:
 
 
 def test_two_server_processes_share_one_data_dir(tmp_path: Path, embedder: Any) -> None:
-    from tests.server.conftest import free_port
+    from parley.server.child import free_port
 
     data_dir = tmp_path / "data"
     make_bases(data_dir, embedder)

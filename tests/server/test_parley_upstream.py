@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -18,8 +17,8 @@ from parley.engines.factory import build_engine
 from parley.engines.formats import build_format
 from parley.engines.generation import Generation
 from parley.engines.params import GenerationParams
+from parley.server.child import free_port, running_server
 from parley.service import ChatRequest, Delta, Finished
-from tests.server.conftest import free_port
 
 GREEDY = GenerationParams(temperature=0, max_new_tokens=24)
 
@@ -43,30 +42,10 @@ def upstream(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         '[moderation]\nmoderator = "none"\n'
     )
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    log = folder / "server.log"
-    with open(log, "wb") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "parley.cli", "-c", str(config), "serve"],
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
+    command = [sys.executable, "-m", "parley.cli", "-c", str(config), "serve"]
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            assert process.poll() is None, log.read_text()
-            try:
-                if httpx.get(f"{url}/ping", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "the upstream Parley did not start"
-            time.sleep(0.1)
+    with running_server(command, url, log=folder / "server.log", env=env, timeout=120):
         yield url
-    finally:
-        process.terminate()
-        process.wait(20)
 
 
 @pytest.fixture(scope="module")
