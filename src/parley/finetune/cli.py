@@ -100,7 +100,7 @@ class SharedOptions:
         if not targets:
             fail("--lora-targets is empty")
         return FinetuneOptions(
-            method=self.method,  # type: ignore[arg-type]  # checked against METHODS above
+            method=self.method,  # checked against METHODS above
             epochs=self.epochs,
             max_steps=self.max_steps,
             lr=self.lr,
@@ -189,9 +189,11 @@ def _run(recipe: Any, gguf: str | None) -> None:
         fail(f"interrupted; continue with --resume (checkpoints in {recipe.out_dir})", code=130)
     figures = manifest["eval"]
     training = manifest["training"]
+    resumed = training.get("resumed_from_step")
     console.print(
-        f"tuned {manifest['base_model']} in {training['seconds']} s ({training['steps']} steps, "
-        f"peak {training['peak_rss_mb']} MB); saved in {recipe.out_dir}",
+        f"tuned {manifest['base_model']} in {training['seconds']} s ({training['steps']} steps"
+        + (f", resumed from step {resumed}" if resumed else "")
+        + f", peak {training['peak_rss_mb']} MB); saved in {recipe.out_dir}",
         highlight=False,
         soft_wrap=True,
     )
