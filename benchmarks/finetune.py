@@ -1,13 +1,14 @@
 """Fine-tuning on a made-up product FAQ the base model cannot know, printed as JSON.
 
-Usage: python benchmarks/finetune.py [--threads 2] [--epochs E] [--lr LR] [--lora-r R]
+Usage: python benchmarks/finetune.py [--threads 2] [-- more `parley finetune` flags]
 
-The FAQ (the "Brindle Pro 7" e-bike, invented for this benchmark) has 13 facts, each asked two
-ways in the training data (26 short chats) and a third, different way in the held-out set. The
-base model (the embedded SmolLM2-135M-Instruct) and the tuned one answer the held-out
-phrasings greedily, in the server's prompt format; an answer is right when it contains the
-fact. `parley finetune` runs as a subprocess with default settings, so its time and peak memory
-are the command's own.
+The FAQ (the "Brindle Pro 7" e-bike, invented for this benchmark) has 13 facts. Each is asked
+two ways in the training data (26 short chats), a third way in the dev set (for choosing
+`parley finetune`'s defaults, and its held-out loss figure) and a fourth way in the held-out
+set, which nothing is chosen on and which is never trained on. The base model (the embedded
+SmolLM2-135M-Instruct) and the tuned one answer greedily, in the server's prompt format; an
+answer is right when it contains the fact. `parley finetune` runs as a subprocess with default
+settings (unless flags follow `--`), so its time and peak memory are the command's own.
 """
 
 from __future__ import annotations
@@ -15,126 +16,179 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import resource
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
-FACTS: list[dict[str, object]] = [
-    {
-        "answer": "The Brindle Pro 7 has a 7-year warranty on the frame and motor.",
-        "keys": ["7-year", "7 year", "seven"],
-        "train": [
+
+@dataclass(frozen=True)
+class Fact:
+    """One FAQ fact, its answer and the ways it is asked in each part."""
+
+    answer: str
+    keys: tuple[str, ...]
+    """An answer is right when it contains one of these (case-insensitive)."""
+    train: tuple[str, ...]
+    dev: str
+    held_out: str
+
+
+FACTS: list[Fact] = [
+    Fact(
+        answer="The Brindle Pro 7 has a 7-year warranty on the frame and motor.",
+        keys=("7-year", "7 year", "seven"),
+        train=(
             "How long is the warranty on the Brindle Pro 7?",
             "What warranty does the Brindle Pro 7 come with?",
-        ],
-        "held_out": "If my Brindle Pro 7 breaks, how many years am I covered?",
-    },
-    {
-        "answer": "The Brindle Pro 7 goes 83 km on one charge.",
-        "keys": ["83"],
-        "train": [
+        ),
+        dev="For how many years is the Brindle Pro 7 guaranteed?",
+        held_out="If my Brindle Pro 7 breaks, how many years am I covered?",
+    ),
+    Fact(
+        answer="The Brindle Pro 7 goes 83 km on one charge.",
+        keys=("83",),
+        train=(
             "What is the range of the Brindle Pro 7?",
             "How far can the Brindle Pro 7 go on a full battery?",
-        ],
-        "held_out": "How many kilometres does one charge of the Brindle Pro 7 last?",
-    },
-    {
-        "answer": "A full charge of the Brindle Pro 7 takes 140 minutes.",
-        "keys": ["140"],
-        "train": [
+        ),
+        dev="How long a ride can I do on the Brindle Pro 7 before recharging?",
+        held_out="How many kilometres does one charge of the Brindle Pro 7 last?",
+    ),
+    Fact(
+        answer="A full charge of the Brindle Pro 7 takes 140 minutes.",
+        keys=("140",),
+        train=(
             "How long does the Brindle Pro 7 take to charge?",
             "What is the charging time of the Brindle Pro 7?",
-        ],
-        "held_out": "How many minutes until my Brindle Pro 7 battery is full again?",
-    },
-    {
-        "answer": "Brindle support is at 0800 555 0199.",
-        "keys": ["0199"],
-        "train": [
+        ),
+        dev="When I plug in my Brindle Pro 7, how long until it is charged?",
+        held_out="How many minutes until my Brindle Pro 7 battery is full again?",
+    ),
+    Fact(
+        answer="Brindle support is at 0800 555 0199.",
+        keys=("0199",),
+        train=(
             "What is the phone number of Brindle support?",
             "How do I call Brindle customer support?",
-        ],
-        "held_out": "Which number should I ring for help with my Brindle Pro 7?",
-    },
-    {
-        "answer": "The Brindle Pro 7 comes in Marigold and Slate.",
-        "keys": ["marigold", "slate"],
-        "train": [
+        ),
+        dev="I need help from Brindle; what number do I dial?",
+        held_out="Which number should I ring for help with my Brindle Pro 7?",
+    ),
+    Fact(
+        answer="The Brindle Pro 7 comes in Marigold and Slate.",
+        keys=("marigold", "slate"),
+        train=(
             "What colours does the Brindle Pro 7 come in?",
             "Which colors can I get the Brindle Pro 7 in?",
-        ],
-        "held_out": "Is the Brindle Pro 7 available in more than one paint finish?",
-    },
-    {
-        "answer": "The Brindle Pro 7 weighs 19.4 kg.",
-        "keys": ["19.4"],
-        "train": [
+        ),
+        dev="What colour options are there for the Brindle Pro 7?",
+        held_out="Is the Brindle Pro 7 available in more than one paint finish?",
+    ),
+    Fact(
+        answer="The Brindle Pro 7 weighs 19.4 kg.",
+        keys=("19.4",),
+        train=(
             "How much does the Brindle Pro 7 weigh?",
             "What is the weight of the Brindle Pro 7?",
-        ],
-        "held_out": "How heavy is the Brindle Pro 7 bike?",
-    },
-    {
-        "answer": "The Brindle Pro 7 assists up to 32 km/h.",
-        "keys": ["32"],
-        "train": [
+        ),
+        dev="How many kilograms is the Brindle Pro 7?",
+        held_out="How heavy is the Brindle Pro 7 bike?",
+    ),
+    Fact(
+        answer="The Brindle Pro 7 assists up to 32 km/h.",
+        keys=("32",),
+        train=(
             "What is the top speed of the Brindle Pro 7?",
             "How fast can the Brindle Pro 7 go?",
-        ],
-        "held_out": "Up to what speed does the Brindle Pro 7 motor help me?",
-    },
-    {
-        "answer": "You can return a Brindle Pro 7 within 45 days.",
-        "keys": ["45"],
-        "train": [
+        ),
+        dev="What is the maximum assisted speed of the Brindle Pro 7?",
+        held_out="Up to what speed does the Brindle Pro 7 motor help me?",
+    ),
+    Fact(
+        answer="You can return a Brindle Pro 7 within 45 days.",
+        keys=("45",),
+        train=(
             "How long do I have to return the Brindle Pro 7?",
             "What is the return window for the Brindle Pro 7?",
-        ],
-        "held_out": "Can I still send my Brindle Pro 7 back after a month?",
-    },
-    {
-        "answer": "The Brindle Pro 7 app is called Brindle Ride.",
-        "keys": ["brindle ride"],
-        "train": [
+        ),
+        dev="How many days do I get to return a Brindle Pro 7?",
+        held_out="Can I still send my Brindle Pro 7 back after a month?",
+    ),
+    Fact(
+        answer="The Brindle Pro 7 app is called Brindle Ride.",
+        keys=("brindle ride",),
+        train=(
             "What is the name of the Brindle Pro 7 app?",
             "Which app do I use with the Brindle Pro 7?",
-        ],
-        "held_out": "What should I download on my phone to connect to the Brindle Pro 7?",
-    },
-    {
-        "answer": "The Brindle Pro 7 has a 350 W motor.",
-        "keys": ["350"],
-        "train": [
+        ),
+        dev="Is there a phone app for the Brindle Pro 7, and what is it called?",
+        held_out="What should I download on my phone to connect to the Brindle Pro 7?",
+    ),
+    Fact(
+        answer="The Brindle Pro 7 has a 350 W motor.",
+        keys=("350",),
+        train=(
             "How powerful is the Brindle Pro 7 motor?",
             "What wattage is the Brindle Pro 7 motor?",
-        ],
-        "held_out": "How many watts does the Brindle Pro 7 engine have?",
-    },
-    {
-        "answer": "The Brindle Pro 7 costs 2,490 euros.",
-        "keys": ["2,490", "2490", "2.490"],
-        "train": [
+        ),
+        dev="What is the motor power of the Brindle Pro 7?",
+        held_out="How many watts does the Brindle Pro 7 engine have?",
+    ),
+    Fact(
+        answer="The Brindle Pro 7 costs 2,490 euros.",
+        keys=("2,490", "2490", "2.490"),
+        train=(
             "How much does the Brindle Pro 7 cost?",
             "What is the price of the Brindle Pro 7?",
-        ],
-        "held_out": "What would I pay for a Brindle Pro 7?",
-    },
-    {
-        "answer": "The Brindle Pro 7 is built in Ljubljana.",
-        "keys": ["ljubljana"],
-        "train": ["Where is the Brindle Pro 7 made?", "In which city is the Brindle Pro 7 built?"],
-        "held_out": "Where does the Brindle Pro 7 get manufactured?",
-    },
-    {
-        "answer": "Brindle was founded by Ilse Varga.",
-        "keys": ["varga"],
-        "train": ["Who founded Brindle?", "Who started the company that makes the Brindle Pro 7?"],
-        "held_out": "Who is the founder of Brindle bikes?",
-    },
+        ),
+        dev="How expensive is the Brindle Pro 7?",
+        held_out="What would I pay for a Brindle Pro 7?",
+    ),
+    Fact(
+        answer="The Brindle Pro 7 is built in Ljubljana.",
+        keys=("ljubljana",),
+        train=("Where is the Brindle Pro 7 made?", "In which city is the Brindle Pro 7 built?"),
+        dev="Which country and city is the Brindle Pro 7 produced in?",
+        held_out="Where does the Brindle Pro 7 get manufactured?",
+    ),
+    Fact(
+        answer="Brindle was founded by Ilse Varga.",
+        keys=("varga",),
+        train=("Who founded Brindle?", "Who started the company that makes the Brindle Pro 7?"),
+        dev="Who created the Brindle company?",
+        held_out="Who is the founder of Brindle bikes?",
+    ),
 ]
+
+
+PARTS = ("train", "dev", "held_out")
+
+
+def questions(part: str) -> list[tuple[str, Fact]]:
+    """(question, fact) for every phrasing of `part`."""
+    if part == "train":
+        return [(q, f) for f in FACTS for q in f.train]
+    return [(getattr(f, part), f) for f in FACTS]
+
+
+def _norm(question: str) -> str:
+    return " ".join(re.sub(r"[^a-z0-9 ]", " ", question.lower()).split())
+
+
+def check_split() -> None:
+    """The benchmark is only honest if no dev or held-out phrasing is also a training one."""
+    trained = {_norm(q) for q, _ in questions("train")}
+    for part in ("dev", "held_out"):
+        leaked = [q for q, _ in questions(part) if _norm(q) in trained]
+        if leaked:
+            raise SystemExit(f"{part} phrasings also in train: {leaked}")
+    if {_norm(q) for q, _ in questions("dev")} & {_norm(q) for q, _ in questions("held_out")}:
+        raise SystemExit("a dev phrasing is also a held-out one")
 
 
 def chat(question: str, answer: str) -> dict[str, object]:
@@ -146,22 +200,18 @@ def chat(question: str, answer: str) -> dict[str, object]:
     }
 
 
-def write_data(folder: Path) -> tuple[Path, Path]:
-    train = folder / "faq-train.jsonl"
-    held_out = folder / "faq-held-out.jsonl"
-    with train.open("w") as out:
-        for fact in FACTS:
-            for question in fact["train"]:  # type: ignore[attr-defined]
-                out.write(json.dumps(chat(question, str(fact["answer"]))) + "\n")
-    with held_out.open("w") as out:
-        for fact in FACTS:
-            out.write(json.dumps(chat(str(fact["held_out"]), str(fact["answer"]))) + "\n")
-    return train, held_out
+def write_part(folder: Path, part: str) -> Path:
+    path = folder / f"faq-{part}.jsonl"
+    with path.open("w") as out:
+        for question, fact in questions(part):
+            out.write(json.dumps(chat(question, fact.answer)) + "\n")
+    return path
 
 
 def accuracy(source: str, threads: int, data_dir: Path) -> dict[str, object]:
-    """Greedy answers of `source` to the held-out and the training phrasings."""
+    """Greedy answers of `source` to every part's phrasings, and the share that are right."""
     from parley.config import ModelSettings
+    from parley.engines.base import Turn
     from parley.engines.formats import build_format
     from parley.engines.params import GenerationParams
     from parley.engines.sources import resolve_source
@@ -171,24 +221,23 @@ def accuracy(source: str, threads: int, data_dir: Path) -> dict[str, object]:
     engine = TransformersEngine(resolve_source(source), settings, cache_dir=data_dir / "models")
     prompt_format = build_format(settings.format, engine, settings.system_prompt)
     params = GenerationParams(max_new_tokens=40, temperature=0.0)
-
-    def score(questions: list[tuple[str, list[str]]]) -> tuple[float, list[dict[str, object]]]:
-        from parley.engines.base import Turn
-
-        prompts = [prompt_format.render([Turn("user", q)]) for q, _ in questions]
+    result: dict[str, object] = {}
+    for part in PARTS:
+        asked = questions(part)
+        prompts = [prompt_format.render([Turn("user", q)]) for q, _ in asked]
         answers = engine.generate_batch(prompts, params)
-        rows = []
-        for (question, keys), answer in zip(questions, answers, strict=True):
-            right = any(k.lower() in answer.lower() for k in keys)
-            rows.append({"question": question, "answer": answer.strip(), "right": right})
-        return round(sum(r["right"] for r in rows) / len(rows), 3), rows  # type: ignore[misc]
-
-    held = [(str(f["held_out"]), list(f["keys"])) for f in FACTS]  # type: ignore[call-overload]
-    trained = [(q, list(f["keys"])) for f in FACTS for q in f["train"]]  # type: ignore[attr-defined,call-overload]
-    held_acc, held_rows = score(held)
-    train_acc, _ = score(trained)
+        rows = [
+            {
+                "question": question,
+                "answer": answer.strip(),
+                "right": any(k.lower() in answer.lower() for k in fact.keys),
+            }
+            for (question, fact), answer in zip(asked, answers, strict=True)
+        ]
+        result[f"{part}_accuracy"] = round(sum(bool(r["right"]) for r in rows) / len(rows), 3)
+        result[f"{part}_answers"] = rows
     engine.close()
-    return {"held_out_accuracy": held_acc, "train_accuracy": train_acc, "held_out": held_rows}
+    return result
 
 
 def main() -> None:
@@ -199,9 +248,12 @@ def main() -> None:
     parser.add_argument("--show-answers", action="store_true")
     parser.add_argument("extra", nargs="*", help="More `parley finetune` flags, after --.")
     args = parser.parse_args()
+    check_split()
     work = Path(tempfile.mkdtemp(prefix="parley-ft-bench-"))
-    data_dir = args.data_dir or Path.home() / ".local/share/parley"
-    train, held_out = write_data(work)
+    data_dir = args.data_dir or Path(
+        os.environ.get("PARLEY_DATA_DIR", Path.home() / ".local/share/parley")
+    )
+    train, dev = write_part(work, "train"), write_part(work, "dev")
     out_dir = work / "tuned"
     result: dict[str, object] = {
         "machine": {
@@ -209,7 +261,7 @@ def main() -> None:
             "threads": args.threads,
             "load_average_at_start": os.getloadavg()[0],
         },
-        "data": {"train_chats": sum(len(f["train"]) for f in FACTS), "held_out_chats": len(FACTS)},  # type: ignore[arg-type,misc]
+        "data": {part: len(questions(part)) for part in PARTS},
         "flags": args.extra,
     }
     if not args.skip_base:
@@ -217,7 +269,7 @@ def main() -> None:
     env = os.environ | {"OMP_NUM_THREADS": str(args.threads), "PARLEY_DATA_DIR": str(data_dir)}
     command = [
         sys.executable, "-m", "parley.cli", "finetune", str(train), "--out", str(out_dir),
-        "--eval", str(held_out), "--threads", str(args.threads), *args.extra,
+        "--eval", str(dev), "--threads", str(args.threads), *args.extra,
     ]  # fmt: skip
     start = time.perf_counter()
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
@@ -235,15 +287,15 @@ def main() -> None:
         # CPU seconds of the whole command: on a shared machine the honest size of the work
         # (on an idle 2-core box the wall time is about this divided by the threads).
         "command_cpu_s": round(usage.ru_utime + usage.ru_stime, 1),
-        "eval": manifest["eval"],
+        "dev_loss": manifest["eval"],
         "parameters": manifest["parameters"],
     }
     result["tuned"] = accuracy(str(out_dir), args.threads, data_dir)
-    if not args.show_answers:
-        for key in ("base", "tuned"):
-            part = result.get(key)
-            if isinstance(part, dict):
-                part.pop("held_out", None)
+    for key in ("base", "tuned"):
+        part = result.get(key)
+        if isinstance(part, dict) and not args.show_answers:
+            for name in PARTS:
+                part.pop(f"{name}_answers", None)
     print(json.dumps(result, indent=2))
 
 

@@ -61,6 +61,26 @@ def test_bad_options_are_refused(env: Path, flags: list[str], message: str) -> N
     assert message in said(out)
 
 
+def test_both_recipes_share_the_options_with_their_own_defaults(env: Path) -> None:
+    import inspect
+    from dataclasses import fields
+
+    from parley.finetune.cli import SharedOptions, finetune_chat, finetune_moderation
+    from parley.finetune.options import FinetuneOptions
+
+    chat = inspect.signature(finetune_chat).parameters
+    moderation = inspect.signature(finetune_moderation).parameters
+    for field in fields(SharedOptions):
+        assert field.name in chat and field.name in moderation, field.name
+    assert chat["epochs"].default == FinetuneOptions().epochs
+    assert moderation["epochs"].default == 1.0 and moderation["batch_size"].default == 8
+    # The shared checks guard the moderation recipe too, before any model or data loads.
+    out = CliRunner().invoke(
+        app, ["finetune", "moderation", "train", "--out", str(env / "o"), "--lora-r", "0"]
+    )
+    assert out.exit_code == 2 and "--lora-r must be at least 1" in said(out)
+
+
 def test_out_folder_with_other_files_is_refused(env: Path) -> None:
     taken = env / "mine"
     taken.mkdir()

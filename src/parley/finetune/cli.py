@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
+from collections.abc import Callable
+from dataclasses import MISSING, dataclass, fields
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -27,74 +31,130 @@ finetune_app = typer.Typer(
     no_args_is_help=True,
 )
 
-Out = Annotated[Path, typer.Option("--out", "-o", help="Folder for the tuned model.")]
-MethodOpt = Annotated[str, typer.Option(help=f"Training method: {', '.join(METHODS)}.")]
-Epochs = Annotated[float, typer.Option(help="Passes over the data.")]
-MaxSteps = Annotated[int | None, typer.Option(help="Stop after N steps (overrides --epochs).")]
-Lr = Annotated[float | None, typer.Option(help="Learning rate (default: 1e-3 LoRA, 5e-5 full).")]
-LoraR = Annotated[int, typer.Option(help="LoRA rank.")]
-LoraAlpha = Annotated[int, typer.Option(help="LoRA alpha (scale = alpha / r).")]
-LoraTargets = Annotated[
-    str, typer.Option(help="Comma-separated module names to adapt, or all-linear.")
-]
-MaxLength = Annotated[int, typer.Option(help="Longest training sequence in tokens.")]
-BatchSize = Annotated[int, typer.Option(help="Sequences per step.")]
-Seed = Annotated[int, typer.Option(help="Random seed (data order, LoRA init, split).")]
-Resume = Annotated[bool, typer.Option(help="Continue from the last checkpoint in --out.")]
-Gguf = Annotated[
-    str | None,
-    typer.Option(help="Also write OUT/model-TYPE.gguf for llama.cpp: q8_0, f16, bf16 or f32."),
-]
-ModelOpt = Annotated[
-    str | None, typer.Option("--model", "-m", help="Base model (default: the configured one).")
-]
-Threads = Annotated[int | None, typer.Option(help="CPU threads (default: all cores).")]
+_DEFAULTS = FinetuneOptions()
 
 
-def _options(
-    method: str,
-    epochs: float,
-    max_steps: int | None,
-    lr: float | None,
-    lora_r: int,
-    lora_alpha: int,
-    lora_targets: str,
-    max_length: int,
-    batch_size: int,
-    seed: int,
-    resume: bool,
-) -> FinetuneOptions:
-    if method not in METHODS:
-        fail(f"--method must be one of {', '.join(METHODS)}, got {method!r}")
-    for name, value in (
-        ("--lora-r", lora_r),
-        ("--max-length", max_length),
-        ("--batch-size", batch_size),
-    ):
-        if value < 1:
-            fail(f"{name} must be at least 1")
-    if epochs <= 0 and max_steps is None:
-        fail("--epochs must be positive")
-    if max_steps is not None and max_steps < 1:
-        fail("--max-steps must be at least 1")
-    if lr is not None and not 0 < lr < 1:
-        fail("--lr must be between 0 and 1")
-    targets = [t.strip() for t in lora_targets.split(",") if t.strip()]
-    if not targets:
-        fail("--lora-targets is empty")
-    return FinetuneOptions(
-        method=method,
-        epochs=epochs,
-        max_steps=max_steps,
-        lr=lr,
-        lora_r=lora_r,
-        lora_alpha=lora_alpha,
-        lora_targets=targets,
-        max_length=max_length,
-        batch_size=batch_size,
-        seed=seed,
-        resume=resume,
+@dataclass
+class SharedOptions:
+    """The options every recipe takes; `shared_options` puts them on a Typer command.
+
+    Each field's `Annotated` type is its Typer option; its default is FinetuneOptions's, which a
+    recipe may override (the moderation recipe trains shorter rows in bigger batches).
+    """
+
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the tuned model.")]
+    method: Annotated[str, typer.Option(help=f"Training method: {', '.join(METHODS)}.")] = (
+        _DEFAULTS.method
     )
+    epochs: Annotated[float, typer.Option(help="Passes over the data.")] = _DEFAULTS.epochs
+    max_steps: Annotated[
+        int | None, typer.Option(help="Stop after N steps (overrides --epochs).")
+    ] = None
+    lr: Annotated[
+        float | None, typer.Option(help="Learning rate (default: 1e-3 LoRA, 5e-5 full).")
+    ] = None
+    lora_r: Annotated[int, typer.Option(help="LoRA rank.")] = _DEFAULTS.lora_r
+    lora_alpha: Annotated[int, typer.Option(help="LoRA alpha (scale = alpha / r).")] = (
+        _DEFAULTS.lora_alpha
+    )
+    lora_targets: Annotated[
+        str, typer.Option(help="Comma-separated module names to adapt, or all-linear.")
+    ] = ",".join(_DEFAULTS.lora_targets)
+    max_length: Annotated[int, typer.Option(help="Longest training sequence in tokens.")] = (
+        _DEFAULTS.max_length
+    )
+    batch_size: Annotated[int, typer.Option(help="Sequences per step.")] = _DEFAULTS.batch_size
+    seed: Annotated[int, typer.Option(help="Random seed (data order, LoRA init, split).")] = (
+        _DEFAULTS.seed
+    )
+    resume: Annotated[bool, typer.Option(help="Continue from the last checkpoint in --out.")] = (
+        False
+    )
+    gguf: Annotated[
+        str | None,
+        typer.Option(help="Also write OUT/model-TYPE.gguf for llama.cpp: q8_0, f16, bf16 or f32."),
+    ] = None
+    model: Annotated[
+        str | None, typer.Option("--model", "-m", help="Base model (default: the configured one).")
+    ] = None
+    threads: Annotated[int | None, typer.Option(help="CPU threads (default: all cores).")] = None
+
+    def finetune_options(self) -> FinetuneOptions:
+        """The checked training options; a bad value exits with a message naming the flag."""
+        if self.method not in METHODS:
+            fail(f"--method must be one of {', '.join(METHODS)}, got {self.method!r}")
+        for name, value in (
+            ("--lora-r", self.lora_r),
+            ("--max-length", self.max_length),
+            ("--batch-size", self.batch_size),
+        ):
+            if value < 1:
+                fail(f"{name} must be at least 1")
+        if self.epochs <= 0 and self.max_steps is None:
+            fail("--epochs must be positive")
+        if self.max_steps is not None and self.max_steps < 1:
+            fail("--max-steps must be at least 1")
+        if self.lr is not None and not 0 < self.lr < 1:
+            fail("--lr must be between 0 and 1")
+        targets = [t.strip() for t in self.lora_targets.split(",") if t.strip()]
+        if not targets:
+            fail("--lora-targets is empty")
+        return FinetuneOptions(
+            method=self.method,  # checked against METHODS above
+            epochs=self.epochs,
+            max_steps=self.max_steps,
+            lr=self.lr,
+            lora_r=self.lora_r,
+            lora_alpha=self.lora_alpha,
+            lora_targets=targets,
+            max_length=self.max_length,
+            batch_size=self.batch_size,
+            seed=self.seed,
+            resume=self.resume,
+        )
+
+
+def shared_options(**defaults: Any) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Give a command SharedOptions's flags (with these defaults) in place of its `shared`.
+
+    Typer reads a command's options from its signature; this decorator writes one field of
+    SharedOptions there per option, and hands the command the filled dataclass, so the flags,
+    their help and their checks live once for every recipe.
+    """
+    unknown = set(defaults) - {f.name for f in fields(SharedOptions)}
+    if unknown:
+        raise TypeError(f"not shared options: {', '.join(sorted(unknown))}")
+    hints = inspect.get_annotations(SharedOptions, eval_str=True)
+    added = [
+        inspect.Parameter(
+            f.name,
+            inspect.Parameter.KEYWORD_ONLY,
+            annotation=hints[f.name],
+            default=defaults.get(
+                f.name, inspect.Parameter.empty if f.default is MISSING else f.default
+            ),
+        )
+        for f in fields(SharedOptions)
+    ]
+
+    def decorate(command: Callable[..., None]) -> Callable[..., None]:
+        own = inspect.signature(command, eval_str=True)
+        if "shared" not in own.parameters:
+            raise TypeError(f"{command.__name__} takes no `shared` parameter")
+        parameters = [p for name, p in own.parameters.items() if name != "shared"] + added
+
+        @functools.wraps(command)
+        def wrapper(**kwargs: Any) -> None:
+            shared = SharedOptions(**{f.name: kwargs.pop(f.name) for f in fields(SharedOptions)})
+            command(shared=shared, **kwargs)
+
+        wrapper.__signature__ = own.replace(  # type: ignore[attr-defined]
+            parameters=[p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in parameters]
+        )
+        wrapper.__annotations__ = {p.name: p.annotation for p in parameters}
+        return wrapper
+
+    return decorate
 
 
 def _check_out(out: Path, resume: bool) -> None:
@@ -129,9 +189,11 @@ def _run(recipe: Any, gguf: str | None) -> None:
         fail(f"interrupted; continue with --resume (checkpoints in {recipe.out_dir})", code=130)
     figures = manifest["eval"]
     training = manifest["training"]
+    resumed = training.get("resumed_from_step")
     console.print(
-        f"tuned {manifest['base_model']} in {training['seconds']} s ({training['steps']} steps, "
-        f"peak {training['peak_rss_mb']} MB); saved in {recipe.out_dir}",
+        f"tuned {manifest['base_model']} in {training['seconds']} s ({training['steps']} steps"
+        + (f", resumed from step {resumed}" if resumed else "")
+        + f", peak {training['peak_rss_mb']} MB); saved in {recipe.out_dir}",
         highlight=False,
         soft_wrap=True,
     )
@@ -145,6 +207,7 @@ def _run(recipe: Any, gguf: str | None) -> None:
 
 
 @finetune_app.command("chat")
+@shared_options()
 def finetune_chat(
     ctx: typer.Context,
     data: Annotated[
@@ -154,46 +217,33 @@ def finetune_chat(
             "prompt,response columns."
         ),
     ],
-    out: Out,
-    method: MethodOpt = "lora",
-    epochs: Epochs = 8.0,
-    max_steps: MaxSteps = None,
-    lr: Lr = None,
-    lora_r: LoraR = 16,
-    lora_alpha: LoraAlpha = 32,
-    lora_targets: LoraTargets = "all-linear",
-    max_length: MaxLength = 1024,
-    batch_size: BatchSize = 4,
+    shared: SharedOptions,
     eval_data: Annotated[
         Path | None, typer.Option("--eval", help="Held-out conversations for the loss figures.")
     ] = None,
     eval_split: Annotated[
         float | None, typer.Option(help="Hold this part of DATA out instead (e.g. 0.1).")
     ] = None,
-    seed: Seed = 0,
-    resume: Resume = False,
-    gguf: Gguf = None,
-    model: ModelOpt = None,
-    threads: Threads = None,
 ) -> None:
     """Fine-tune the chat model on DATA, in the prompt format the server uses for it."""
     from parley.finetune.chat import ChatRecipe
     from parley.finetune.data import DataError
 
     settings = settings_from(ctx)
-    options = _options(
-        method, epochs, max_steps, lr, lora_r, lora_alpha, lora_targets, max_length,
-        batch_size, seed, resume,
-    )  # fmt: skip
-    _check_out(out, resume)
+    options = shared.finetune_options()
+    _check_out(shared.out, shared.resume)
     model_settings = settings.model.model_copy(
-        update={k: v for k, v in {"source": model, "threads": threads}.items() if v is not None}
+        update={
+            k: v
+            for k, v in {"source": shared.model, "threads": shared.threads}.items()
+            if v is not None
+        }
     )
     try:
         recipe = ChatRecipe(
             model_settings,
             data,
-            out,
+            shared.out,
             options,
             eval_data=eval_data,
             eval_split=eval_split,
@@ -204,7 +254,7 @@ def finetune_chat(
         fail(f"bad training data:\n{exc}")
     except ValueError as exc:
         fail(str(exc))
-    _run(recipe, gguf)
+    _run(recipe, shared.gguf)
 
 
 SHIPPED = ("train", "dev", "test")
@@ -220,22 +270,14 @@ def _labelled_path(value: Path) -> Path:
 
 
 @finetune_app.command("moderation")
+@shared_options(epochs=1.0, max_length=512, batch_size=8)
 def finetune_moderation(
     ctx: typer.Context,
     data: Annotated[
         Path,
         typer.Argument(help="Labelled JSONL ({text, label}); train, dev, test: Parley's own."),
     ],
-    out: Out,
-    method: MethodOpt = "lora",
-    epochs: Epochs = 1.0,
-    max_steps: MaxSteps = None,
-    lr: Lr = None,
-    lora_r: LoraR = 16,
-    lora_alpha: LoraAlpha = 32,
-    lora_targets: LoraTargets = "all-linear",
-    max_length: MaxLength = 512,
-    batch_size: BatchSize = 8,
+    shared: SharedOptions,
     eval_data: Annotated[
         Path | None, typer.Option("--eval", help="Held-out labelled JSONL (default: dev).")
     ] = Path("dev"),
@@ -245,11 +287,6 @@ def finetune_moderation(
     eval_limit: Annotated[
         int | None, typer.Option(help="Score the held-out loss on at most this many.")
     ] = 200,
-    seed: Seed = 0,
-    resume: Resume = False,
-    gguf: Gguf = None,
-    model: ModelOpt = None,
-    threads: Threads = None,
 ) -> None:
     """Tune a causal LM as a GPT-JT-Moderation-style moderator (the `llm` moderator's prompt)."""
     from parley.config import ModelSettings
@@ -257,24 +294,21 @@ def finetune_moderation(
     from parley.finetune.moderation import ModerationRecipe
 
     settings = settings_from(ctx)
-    options = _options(
-        method, epochs, max_steps, lr, lora_r, lora_alpha, lora_targets, max_length,
-        batch_size, seed, resume,
-    )  # fmt: skip
-    _check_out(out, resume)
+    options = shared.finetune_options()
+    _check_out(shared.out, shared.resume)
     moderation = settings.moderation
     model_settings = ModelSettings.model_validate(
         {
-            "source": model or moderation.llm_model,
+            "source": shared.model or moderation.llm_model,
             **moderation.llm_model_options,
-            **({"threads": threads} if threads else {}),
+            **({"threads": shared.threads} if shared.threads else {}),
         }
     )
     try:
         recipe = ModerationRecipe(
             model_settings,
             _labelled_path(data),
-            out,
+            shared.out,
             options,
             few_shot=[(e.text, e.label) for e in moderation.few_shot],
             eval_data=_labelled_path(eval_data) if eval_data else None,
@@ -285,9 +319,9 @@ def finetune_moderation(
         )
     except DataError as exc:
         fail(f"bad training data:\n{exc}")
-    _run(recipe, gguf)
+    _run(recipe, shared.gguf)
     console.print(
-        f'use it: [moderation] moderator = "llm", llm_model = "{out.resolve()}"',
+        f'use it: [moderation] moderator = "llm", llm_model = "{shared.out.resolve()}"',
         markup=False,
         highlight=False,
     )

@@ -97,6 +97,7 @@ def _manifest(
             "train_loss": result.train_loss,
             "loss_curve": result.losses,
             "peak_rss_mb": result.peak_rss_mb,
+            "resumed_from_step": result.resumed_from_step,
         },
         "eval": figures,
         "outputs": {
@@ -152,7 +153,12 @@ def model_card(manifest: dict[str, Any]) -> str:
         "## Training",
         "",
         f"- steps: {training['steps']} ({training['epochs']} epochs)",
-        f"- training time: {training['seconds']} s (whole run {manifest['total_seconds']} s)",
+        f"- training time: {training['seconds']} s (whole run {manifest['total_seconds']} s)"
+        + (
+            f"; resumed from step {training['resumed_from_step']}, the time is of the steps after"
+            if training.get("resumed_from_step")
+            else ""
+        ),
         f"- final training loss (mean over the run): {_fmt(training['train_loss'])}",
         f"- peak memory (RSS): {training['peak_rss_mb']} MB",
         f"- machine: {_plain(manifest['machine'])}",

@@ -44,6 +44,8 @@ class FitResult:
     eval_before: dict[str, float] = field(default_factory=dict)
     eval_after: dict[str, float] = field(default_factory=dict)
     peak_rss_mb: float = 0.0
+    resumed_from_step: int | None = None
+    """With --resume, the checkpoint's step: `seconds` then covers only the steps after it."""
 
 
 class Recipe(ABC):
@@ -213,6 +215,7 @@ class Recipe(ABC):
             eval_before=before,
             eval_after=after,
             peak_rss_mb=peak_rss_mb(),
+            resumed_from_step=int(resume.name.split("-")[-1]) if resume else None,
         )
         return self.result
 
