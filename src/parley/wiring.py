@@ -93,7 +93,12 @@ class KnowledgeRetrieval:
             passages = focus_passages(
                 passages, query, self.embedder, self.settings.context_sentences
             )
-        context, used = build_context(passages, count_tokens, self.settings.context_tokens)
+        context, used = build_context(
+            passages,
+            count_tokens,
+            self.settings.context_tokens,
+            best_last=self.settings.context_order == "best_last",
+        )
         return context or None, used
 
     def sample_titles(self, count: int) -> list[str]:
