@@ -93,12 +93,7 @@ class KnowledgeRetrieval:
             passages = focus_passages(
                 passages, query, self.embedder, self.settings.context_sentences
             )
-        context, used = build_context(
-            passages,
-            count_tokens,
-            self.settings.context_tokens,
-            best_last=self.settings.context_order == "best_last",
-        )
+        context, used = build_context(passages, count_tokens, self.settings.context_tokens)
         return context or None, used
 
     def sample_titles(self, count: int) -> list[str]:

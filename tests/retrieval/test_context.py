@@ -37,10 +37,3 @@ def test_snippet_cuts_at_words() -> None:
     assert make_snippet("short  text\n here") == "short text here"
     snippet = make_snippet("word " * 100, limit=50)
     assert snippet.endswith("…") and len(snippet) <= 51 and "wor…" not in snippet
-
-
-def test_best_last_puts_the_best_passage_next_to_the_question(embedder: Embedder) -> None:
-    passages = [_p("A", 3), _p("B", 3)]
-    text, used = build_context(passages, embedder.count_tokens, 500, best_last=True)
-    assert text == "[2] B\nalpha alpha alpha.\n\n[1] A\nalpha alpha alpha."
-    assert [p.title for p in used] == ["A", "B"]  # [n] still cites used[n-1]

@@ -282,18 +282,13 @@ def search_in_conversation(
 
 
 def build_context(
-    passages: Sequence[Passage],
-    count_tokens: Callable[[str], int],
-    budget_tokens: int,
-    *,
-    best_last: bool = False,
+    passages: Sequence[Passage], count_tokens: Callable[[str], int], budget_tokens: int
 ) -> tuple[str, list[Passage]]:
     """A numbered context block `[1] Title\\ntext` within `budget_tokens`, and the passages used.
 
     Passages are taken in rank order; the last one that does not fit whole is cut at a word
     boundary when a useful part of it fits. Numbers match the order of the returned passages,
-    so `[n]` in a reply cites `used[n-1]`. `best_last` writes the blocks in reverse (`[2]`,
-    then `[1]`), so the best passage sits right before the question.
+    so `[n]` in a reply cites `used[n-1]`.
     """
     blocks: list[str] = []
     used: list[Passage] = []
@@ -314,7 +309,7 @@ def build_context(
                 blocks.append(f"{header}\n{cut}")
                 used.append(passage)
         break
-    return "\n\n".join(reversed(blocks) if best_last else blocks), used
+    return "\n\n".join(blocks), used
 
 
 def _cut_to_tokens(text: str, count_tokens: Callable[[str], int], budget: int) -> str:

@@ -119,9 +119,6 @@ class RetrievalSettings(BaseModel):
     to the question (by the embedder), most similar first within a passage; passages with
     none are not cited. 0 puts whole passages. 2 measured best with the 135M default model
     on wiki-dev (1, 3 and 5 were worse)."""
-    context_order: Literal["best_first", "best_last"] = "best_last"
-    """Order of the passages in the context block: `best_last` puts the best one (still
-    numbered [1]) right before the question, where a small model reads its answer from."""
     expand_neighbors: int = Field(default=0, ge=0, le=10)
     """Widen each hit with up to this many neighbouring chunks on each side while they stay
     similar to the query (OpenChatKit's widening); 0 turns it off."""
