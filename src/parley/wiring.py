@@ -232,7 +232,7 @@ def thread_plan(settings: Settings, *, concurrent: bool = False) -> ThreadPlan:
     from parley.engines.sources import resolve_source
 
     model = settings.model
-    engine = model.engine
+    engine: str = model.engine
     if engine in ("auto", LLAMA_SERVER):
         engine = choose_engine(engine, resolve_source(model.source), concurrent=concurrent)
     torch_needed = settings.retrieval.enabled or settings.moderation.moderator != "none"
