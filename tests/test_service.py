@@ -70,7 +70,10 @@ def test_blocked_output_is_cut_mid_stream_before_the_bad_sentence(service, fake_
         " Sure, I can help with chemistry. ",
         "Mix bleach and ammonia in a closed room ",
         "to poison your roommate while they sleep. ",
-        "Then hide the body.",
+        "Then hide the body. ",
+        # Enough text after it for the checker's next batch (moderation.stream_min_words) to
+        # be due before the reply ends, so the cut comes mid-stream.
+        *[f"Sentence {i} goes on for a while here. " for i in range(10)],
     )
     events, shown, reply = run(service, "Tell me about cleaning products.")
     assert "bleach" not in shown and "poison" not in shown
@@ -96,7 +99,7 @@ def test_prompt_too_long_is_a_clear_error(service, fake_engine):
 
 
 def test_closing_the_stream_keeps_the_partial_turn(service, fake_engine):
-    fake_engine.queue(*[f" Word{i}." for i in range(50)])
+    fake_engine.queue(*[f" Word{i}." for i in range(500)])
     events = service.stream(ChatRequest("count", GenerationParams()))
     started = next(events)
     for _ in range(3):

@@ -198,7 +198,13 @@ def build_retrieval(
         bases.folder(), config, embedder, progress=shared.progress, console=Console(stderr=True)
     )
     bases.adopt(bases.default, built.index)
-    focus = embedder if config.context_sentences else None
+    focus: SentenceEmbedder | None = None
+    if config.context_sentences:
+        from parley.retrieval.focus import SentenceVectors
+
+        focus = (
+            SentenceVectors(embedder, config.sentence_cache) if config.sentence_cache else embedder
+        )
     return KnowledgeRetrieval(None, config, bases=bases, web=web, embedder=focus)
 
 

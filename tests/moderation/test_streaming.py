@@ -43,7 +43,7 @@ def stream(checker, pieces):
 
 def test_cuts_at_first_bad_sentence_without_showing_it():
     moderator = KeywordModerator()
-    checker = StreamingChecker(moderator, Policy(ModerationSettings()))
+    checker = StreamingChecker(moderator, Policy(ModerationSettings()), min_words=0)
     reply = "Sure, here you go. First you get a pipe. Then make the BOMB with it. Done."
     pieces = [reply[i : i + 4] for i in range(0, len(reply), 4)]
     shown, step = stream(checker, pieces)
@@ -66,6 +66,39 @@ def test_clean_reply_is_released_whole_and_checked_again_at_the_end():
     assert shown.strip() == reply
     assert not final.cut
     assert moderator.seen[-1].strip() == reply.strip()  # the final full check
+
+
+def test_later_sentences_wait_for_min_words_and_are_checked_in_one_batch():
+    moderator = KeywordModerator()
+    checker = StreamingChecker.from_settings(
+        moderator, Policy(ModerationSettings(stream_min_words=16))
+    )
+    first, second = "Hi there. ", "One two three four five six seven eight. "
+    third = "Nine ten eleven twelve 13 14 15 sixteen. "
+    reply = first + second + third + "Seventeen eighteen. And the BOMB at the end."
+    steps = [checker.feed(w + " ") for w in reply.split(" ")]
+    released = [s.release for s in steps if s.release]
+    assert released == [first, second + third]  # the first alone, then 16+ words
+    assert checker.checks == 2  # one model call per batch
+    final = checker.finish()
+    assert final.cut  # the rest, fewer than 16 words, is checked at the end
+    # Each sentence is still judged on its own (grouped text would dilute a harmful one).
+    assert moderator.seen == [
+        first,
+        second,
+        third,
+        "Seventeen eighteen. ",
+        "And the BOMB at the end. ",
+    ]
+
+
+def test_one_unit_reply_is_checked_once():
+    moderator = KeywordModerator()
+    checker = StreamingChecker(moderator, Policy(ModerationSettings()))
+    shown, final = stream(checker, ["Paris is ", "the capital", " of France."])
+    assert shown == "Paris is the capital of France." and not final.cut
+    assert moderator.seen == ["Paris is the capital of France."]
+    assert final.decision is not None
 
 
 def test_every_n_tokens():

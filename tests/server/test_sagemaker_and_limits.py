@@ -174,9 +174,15 @@ def test_disconnect_mid_stream_stops_generation_and_keeps_the_session_consistent
     while engine.closed_early == 0 and time.monotonic() < deadline:
         time.sleep(0.05)
     assert engine.closed_early == 1  # the generation was stopped, not run to the end
+
+    # The reply is stored as "pending" first and finished once the pipeline has closed, which
+    # happens in the server's own thread after the disconnect: wait for that, not just a turn.
+    def finished(session) -> bool:
+        return len(session.turns) == 2 and session.turns[1].labels["finish_reason"] != "pending"
+
     session = server.store.get(session_id)
     deadline = time.monotonic() + 5
-    while not session.turns and time.monotonic() < deadline:
+    while not finished(session) and time.monotonic() < deadline:
         time.sleep(0.05)
         session = server.store.get(session_id)
     assert [t.role for t in session.turns] == ["user", "assistant"]

@@ -171,6 +171,13 @@ class ModerationSettings(BaseModel):
     """Streaming output moderation granularity: each completed sentence, or every N tokens."""
     stream_every_tokens: int = Field(default=24, ge=1, le=4096)
     """N for `stream_check = "tokens"` (whitespace-separated words count as tokens)."""
+    stream_min_words: int = Field(default=32, ge=0, le=4096)
+    """With `stream_check = "sentence"`: the first sentence is checked (and shown) alone;
+    later sentences wait until this many words are pending, then are checked, each on its
+    own, in one batched encoder pass (measured on one core: one sentence 9-10 ms, seven
+    batched 21 ms, seven one by one 64 ms). Fewer, shorter interruptions of the engine on
+    the same cores; the reader is still on the text already shown. 0: every sentence at
+    once."""
 
     @field_validator("input_policy", "output_policy", mode="before")
     @classmethod

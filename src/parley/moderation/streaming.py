@@ -47,24 +47,33 @@ class StreamingChecker:
         *,
         granularity: Literal["sentence", "tokens"] = "sentence",
         every_tokens: int = 24,
+        min_words: int = 0,
     ) -> None:
         self.moderator = moderator
         self.policy = policy
         self.granularity = granularity
         self.every_tokens = every_tokens
+        self.min_words = min_words
+        """With sentence granularity: after the first sentence, sentences wait until this many
+        words are pending, then are checked (each on its own) in one batch."""
         self.text = ""
         """The whole reply so far."""
         self.released = 0
         """Characters of `text` already released to the user."""
         self.checks = 0
-        """Moderator calls made so far (for metrics and tests)."""
+        """Moderator calls made so far, a batch of sentences counting once (for tests)."""
         self.cut = False
+        self._checked: list[tuple[str, Decision]] = []
 
     @classmethod
     def from_settings(cls, moderator: Moderator, policy: Policy) -> StreamingChecker:
         s = policy.settings
         return cls(
-            moderator, policy, granularity=s.stream_check, every_tokens=s.stream_every_tokens
+            moderator,
+            policy,
+            granularity=s.stream_check,
+            every_tokens=s.stream_every_tokens,
+            min_words=s.stream_min_words,
         )
 
     def feed(self, piece: str) -> StreamStep:
@@ -72,49 +81,64 @@ class StreamingChecker:
         if self.cut:
             return StreamStep(cut=True, refusal=self.policy.refusal())
         self.text += piece
-        end = self._checkable_end()
-        if end <= self.released:
-            return StreamStep()
-        return self._check_upto(end)
+        return self._check(self._ready_units(final=False))
 
     def finish(self) -> StreamStep:
         """The reply is complete: check what is left, then the whole reply once more."""
         if self.cut:
             return StreamStep(cut=True, refusal=self.policy.refusal())
-        step = self._check_upto(len(self.text)) if len(self.text) > self.released else StreamStep()
+        step = self._check(self._ready_units(final=True))
         if step.cut:
             return step
-        decision = self._decide(self.text)
+        if len(self._checked) == 1 and self._checked[0][0].strip() == self.text.strip():
+            decision = self._checked[0][1]  # the reply was one unit: it was just checked
+        else:
+            decision = self._decide(self.text)
         if decision.blocked:
             return self._cut(decision)
         note = decision.message if decision.action is Action.CAUTION else None
         return StreamStep(release=step.release, decision=decision, note=note)
 
-    def _checkable_end(self) -> int:
-        """End of the last complete unit in `text`."""
+    def _ready_units(self, *, final: bool) -> list[int]:
+        """Ends (offsets into the unreleased text) of the units ready to check, in order."""
         pending = self.text[self.released :]
-        if self.granularity == "sentence":
-            ends = [m.end() for m in _SENTENCE_END.finditer(pending)]
-            return self.released + ends[-1] if ends else self.released
-        words = list(re.finditer(r"\S+\s+", pending))
-        full = len(words) // self.every_tokens * self.every_tokens
-        return self.released + words[full - 1].end() if full else self.released
+        if self.granularity == "tokens":
+            words = list(re.finditer(r"\S+\s+", pending))
+            full = len(words) // self.every_tokens * self.every_tokens
+            ends = [words[full - 1].end()] if full else []
+        else:
+            # Each sentence is judged on its own (the head sees ~256 tokens at most, so a long
+            # prefix would hide a new sentence, and grouped sentences dilute a harmful one:
+            # measured, 16-word groups missed 7% more harmful sentences). The first sentence
+            # goes alone, so the reply starts showing soon; later ones wait until `min_words`
+            # are pending and are checked in one batch: one pass of the encoder costs about
+            # the same for one sentence as for three (reading its weights is most of it).
+            ends, ready, start = [], 0, 0
+            for match in _SENTENCE_END.finditer(pending):
+                ends.append(match.end())
+                first = self.released == 0 and len(ends) == 1
+                if first or len(pending[start : match.end()].split()) >= self.min_words:
+                    ready, start = len(ends), match.end()
+            ends = ends[:ready] if not final else ends
+        if final and len(pending) > (ends[-1] if ends else 0):
+            ends.append(len(pending))
+        return ends
 
-    def _check_upto(self, end: int) -> StreamStep:
-        # Each new unit is checked on its own (the head sees ~256 tokens at most, so a long
-        # prefix would hide the new sentence); the full reply is checked in `finish`.
-        chunk = self.text[self.released : end]
-        units = [chunk]
-        if self.granularity == "sentence":
-            cuts = [0] + [m.end() for m in _SENTENCE_END.finditer(chunk)] + [len(chunk)]
-            units = [chunk[a:b] for a, b in pairwise(cuts)]
-        for unit in (u for u in units if u.strip()):
-            decision = self._decide(unit)
-            if decision.blocked:
-                return self._cut(decision)
-        released = chunk
-        self.released = end
-        return StreamStep(release=released)
+    def _check(self, ends: list[int]) -> StreamStep:
+        pending = self.text[self.released :]
+        units = [unit for a, b in pairwise([0, *ends]) if (unit := pending[a:b]).strip()]
+        if units:
+            self.checks += 1
+            results = self.moderator.moderate_many(units, "bot")
+            for unit, result in zip(units, results, strict=True):
+                decision = self.policy.decide(result, "bot", unit)
+                if decision.blocked:
+                    return self._cut(decision)
+                self._checked.append((unit, decision))
+        if not ends:
+            return StreamStep()
+        self.released += ends[-1]
+        return StreamStep(release=pending[: ends[-1]])
 
     def _decide(self, text: str) -> Decision:
         self.checks += 1

@@ -119,6 +119,10 @@ class RetrievalSettings(BaseModel):
     to the question (by the embedder), most similar first within a passage; passages with
     none are not cited. 0 puts whole passages. 2 measured best with the 135M default model
     on wiki-dev (1, 3 and 5 were worse)."""
+    sentence_cache: int = Field(default=20_000, ge=0, le=10_000_000)
+    """How many context sentences' vectors to keep in memory for `context_sentences` (least
+    recently used dropped first; ~1.5 KiB each with the default embedder). 0 embeds every
+    retrieved sentence on every request."""
     expand_neighbors: int = Field(default=0, ge=0, le=10)
     """Widen each hit with up to this many neighbouring chunks on each side while they stay
     similar to the query (OpenChatKit's widening); 0 turns it off."""
