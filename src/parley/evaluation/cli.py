@@ -41,7 +41,8 @@ def eval_answers(
     show: Annotated[bool, typer.Option("--show/--no-show", help="Print each wrong reply.")] = False,
 ) -> None:
     """Answer correctness (gold answer contained; token F1), gold source cited, refusals,
-    invented citation marks, loops and latency, through the server's pipeline."""
+    invented citation marks, loops and latency, through the server's pipeline (on the engine
+    `parley serve` would run)."""
     from parley.evaluation.answers import (
         DOCS_SETS,
         SHIPPED_SETS,
@@ -75,7 +76,10 @@ def eval_answers(
 
     err_console.print(f"[dim]loading {settings.model.source} ...[/]")
     try:
-        service = build_service(settings, sessions=False)
+        # The engine `parley serve` runs (llama-server for a GGUF where set-up built it), so
+        # the figures are those of the served answers: the in-process engine's differ in the
+        # last bits of its arithmetic, and a 135M model's greedy answers flip with them.
+        service = build_service(settings, sessions=False, concurrent=True)
     except (OSError, ValueError, RuntimeError) as exc:
         fail(f"could not build the chat pipeline: {exc}")
     from rich.progress import Progress
