@@ -63,7 +63,8 @@ class StreamingChecker:
         self.checks = 0
         """Moderator calls made so far, a batch of sentences counting once (for tests)."""
         self.cut = False
-        self._checked: list[tuple[str, Decision]] = []
+        self._units_checked = 0
+        self._last_decision: Decision | None = None
 
     @classmethod
     def from_settings(cls, moderator: Moderator, policy: Policy) -> StreamingChecker:
@@ -90,8 +91,9 @@ class StreamingChecker:
         step = self._check(self._ready_units(final=True))
         if step.cut:
             return step
-        if len(self._checked) == 1 and self._checked[0][0].strip() == self.text.strip():
-            decision = self._checked[0][1]  # the reply was one unit: it was just checked
+        if self._units_checked == 1 and self._last_decision is not None:
+            # All text is released by now, so one checked unit held all of it: no second look.
+            decision = self._last_decision
         else:
             decision = self._decide(self.text)
         if decision.blocked:
@@ -134,7 +136,8 @@ class StreamingChecker:
                 decision = self.policy.decide(result, "bot", unit)
                 if decision.blocked:
                     return self._cut(decision)
-                self._checked.append((unit, decision))
+                self._units_checked += 1
+                self._last_decision = decision
         if not ends:
             return StreamStep()
         self.released += ends[-1]

@@ -48,6 +48,8 @@ class SentenceVectors:
         self.misses = 0
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return self.embedder.embed(texts)
         with self._lock:
             found = {text: self._touch(text) for text in texts}
             missing = [text for text, vector in found.items() if vector is None]
@@ -63,8 +65,6 @@ class SentenceVectors:
                     self._vectors[text] = vectors[text]
                 while len(self._vectors) > self.capacity:
                     self._vectors.popitem(last=False)
-        if not texts:
-            return self.embedder.embed(texts)
         return np.stack([vectors[text] for text in texts])
 
     def embed_one(self, text: str) -> np.ndarray:

@@ -119,7 +119,7 @@ class RetrievalSettings(BaseModel):
     to the question (by the embedder), most similar first within a passage; passages with
     none are not cited. 0 puts whole passages. 2 measured best with the 135M default model
     on wiki-dev (1, 3 and 5 were worse)."""
-    sentence_cache: int = Field(default=20_000, ge=0, le=10_000_000)
+    sentence_cache: int = Field(default=20_000, ge=0, le=1_000_000)
     """How many context sentences' vectors to keep in memory for `context_sentences` (least
     recently used dropped first; ~1.5 KiB each with the default embedder). 0 embeds every
     retrieved sentence on every request."""
