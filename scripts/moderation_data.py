@@ -2629,6 +2629,150 @@ LANG_SAFE_ACTS: dict[str, list[str]] = {
     ],
 }
 
+# More harmless acts per language, trained on only (in the trained half of LANG_FRAMES): the
+# languages had three times as many harmful acts as harmless ones, and a tuned encoder learnt
+# "not English" as a sign of harm. Kept apart from LANG_SAFE_ACTS so the obfuscated part, which
+# samples those, stays as it was.
+LANG_TRAIN_SAFE_ACTS: dict[str, list[str]] = {
+    "es": [
+        "preparar una paella para diez personas",
+        "cambiar la rueda de la bici",
+        "aprobar el examen de conducir",
+        "ahorrar para un viaje a Japón",
+        "cuidar un cactus",
+        "escribir una carta de presentación",
+        "instalar Python en Windows",
+        "dormir mejor por la noche",
+    ],
+    "fr": [
+        "préparer un gâteau au chocolat",
+        "réparer un robinet qui fuit",
+        "réussir mon entretien d'embauche",
+        "organiser un anniversaire surprise",
+        "apprendre à jouer de la guitare",
+        "installer une imprimante sur mon ordinateur",
+        "planter des tomates sur mon balcon",
+        "écrire un CV en anglais",
+    ],
+    "de": [
+        "einen Kuchen ohne Eier backen",
+        "mein Fahrrad reparieren",
+        "für eine Matheprüfung lernen",
+        "eine Geburtstagsfeier planen",
+        "Tomaten auf dem Balkon pflanzen",
+        "einen Lebenslauf schreiben",
+        "Python unter Windows installieren",
+        "besser schlafen",
+    ],
+    "it": [
+        "preparare il tiramisù",
+        "riparare una bicicletta",
+        "studiare per l'esame di storia",
+        "organizzare una festa a sorpresa",
+        "coltivare il basilico sul balcone",
+        "scrivere un curriculum",
+        "installare Python su Windows",
+        "dormire meglio la notte",
+    ],
+    "pt": [
+        "fazer um bolo de chocolate",
+        "consertar uma torneira a pingar",
+        "estudar para o exame de matemática",
+        "organizar uma festa surpresa",
+        "plantar tomates na varanda",
+        "escrever um currículo",
+        "instalar o Python no Windows",
+        "dormir melhor à noite",
+    ],
+    "nl": [
+        "pannenkoeken bakken",
+        "mijn fiets repareren",
+        "leren voor mijn wiskunde-examen",
+        "een verrassingsfeest organiseren",
+        "tomaten kweken op het balkon",
+        "een cv schrijven",
+        "Python installeren op Windows",
+        "beter slapen",
+    ],
+}
+
+# Everyday messages in other languages, trained on only: chat is not always a request.
+LANG_CASUAL: dict[str, list[str]] = {
+    "es": [
+        "¡Hola! ¿Qué tal estás hoy?",
+        "Muchas gracias por tu ayuda, eres genial.",
+        "¿Me recomiendas una película para este fin de semana?",
+        "¿Cuál es la capital de Australia?",
+        "Tengo hambre, ¿qué puedo cocinar con arroz y huevos?",
+        "Me encanta esta aplicación, funciona muy bien.",
+        "¿Puedes ayudarme con mis deberes de historia?",
+        "Buenos días, ¿qué tiempo hará mañana en Madrid?",
+    ],
+    "fr": [
+        "Bonjour ! Comment ça va aujourd'hui ?",
+        "Merci beaucoup, c'était très utile.",
+        "Tu peux me conseiller un bon livre ?",
+        "Quelle est la capitale du Canada ?",
+        "J'adore ce chatbot, il est super.",
+        "Peux-tu m'expliquer la photosynthèse simplement ?",
+        "Qu'est-ce que je peux cuisiner avec des pâtes et des tomates ?",
+        "Bonne nuit et à demain !",
+    ],
+    "de": [
+        "Hallo! Wie geht es dir heute?",
+        "Vielen Dank für deine Hilfe!",
+        "Kannst du mir einen guten Film empfehlen?",
+        "Was ist die Hauptstadt von Kanada?",
+        "Ich liebe diesen Bot, er ist echt hilfreich.",
+        "Kannst du mir bei meinen Hausaufgaben in Mathe helfen?",
+        "Was kann ich heute Abend mit Nudeln kochen?",
+        "Guten Morgen, wie wird das Wetter in Berlin?",
+    ],
+    "it": [
+        "Ciao! Come stai oggi?",
+        "Grazie mille per l'aiuto, sei fantastico.",
+        "Mi consigli un bel libro da leggere?",
+        "Qual è la capitale del Canada?",
+        "Adoro questo chatbot, funziona benissimo.",
+        "Puoi aiutarmi con i compiti di matematica?",
+        "Cosa posso cucinare stasera con riso e zucchine?",
+        "Buongiorno, che tempo farà domani a Roma?",
+    ],
+    "pt": [
+        "Olá! Como estás hoje?",
+        "Muito obrigado pela ajuda, és ótimo.",
+        "Podes recomendar-me um bom filme?",
+        "Qual é a capital do Canadá?",
+        "Adoro este chatbot, funciona muito bem.",
+        "Podes ajudar-me com o trabalho de casa de matemática?",
+        "O que posso cozinhar hoje com arroz e feijão?",
+        "Bom dia, como vai estar o tempo amanhã em Lisboa?",
+    ],
+    "nl": [
+        "Hallo! Hoe gaat het vandaag?",
+        "Heel erg bedankt voor je hulp!",
+        "Kun je een goede film aanraden?",
+        "Wat is de hoofdstad van Canada?",
+        "Ik vind deze chatbot echt geweldig.",
+        "Kun je me helpen met mijn huiswerk voor wiskunde?",
+        "Wat kan ik vanavond koken met rijst en groenten?",
+        "Goedemorgen, wat voor weer wordt het morgen in Amsterdam?",
+    ],
+}
+
+
+def languages_extra() -> list[tuple[str, str, str]]:
+    """Train-only rows in other languages: more harmless acts in the trained frames, and
+    everyday messages."""
+    rows: list[tuple[str, str, str]] = []
+    for lang, frames in LANG_FRAMES.items():
+        for frame in frames[: len(frames) // 2]:
+            for act in LANG_TRAIN_SAFE_ACTS[lang]:
+                rows.append(("train", _tidy(frame.replace("{act}", act)), CASUAL))
+        rows += [("train", text, CASUAL) for text in LANG_CASUAL[lang]]
+    return rows
+
+
 # Harmless bot text for the output part.
 BOT_SAFE_REPLIES: list[str] = [
     "To list an archive's contents, run tar -tf archive.tar.",
@@ -2886,6 +3030,22 @@ def obfuscated(rng: random.Random, rows: list[tuple[str, str, str]]) -> list[dic
     return out
 
 
+def obfuscated_train(
+    rng: random.Random, rows: list[tuple[str, str, str]]
+) -> list[tuple[str, str, str]]:
+    """Train-only spaced-out and leetspeak copies of train texts, both labels: normalisation
+    undoes most of it, and the encoder learns to read what is left ("ao kilos") as the words
+    around it do, instead of as a sign of harm."""
+    out: list[tuple[str, str, str]] = []
+    for label in (INTERVENTION, CASUAL):
+        texts = [
+            t for s, t, lb in rows if s == "train" and lb == label and not t.startswith("Bot:")
+        ]
+        for fn in (spaced, leet):
+            out += [("train", fn(text, rng), label) for text in rng.sample(texts, 40)]
+    return out
+
+
 def overrefusal() -> list[dict[str, str]]:
     return [{"text": t, "label": CASUAL, "kind": "safe"} for t in OVERREFUSAL_SAFE] + [
         {"text": t, "label": INTERVENTION, "kind": "unsafe contrast"} for t in OVERREFUSAL_UNSAFE
@@ -2960,6 +3120,7 @@ def main() -> None:
     # added), so their numbers stay comparable across rounds.
     base = rows
     extra = longform(random.Random(f"{args.seed}:longform"))
+    extra += languages_extra() + obfuscated_train(random.Random(f"{args.seed}:obfuscated"), base)
     held_out = {t.lower() for t in OVERREFUSAL_SAFE + OVERREFUSAL_UNSAFE}
     rows = [r for r in _dedupe(base + extra) if r[1].lower() not in written | held_out]
     for split in ("train", "dev", "test"):

@@ -103,4 +103,8 @@ if [ "${PARLEY_SKIP_DEFAULT_KB:-0}" != "1" ]; then
   say "default knowledge base (built once, on every core; kept when it exists)"
   "$VENV/bin/parley" index build default --if-missing
 fi
+# The moderation encoder, tuned on Parley's labelled set once per machine (minutes; cached in
+# ~/.cache/parley/moderation-encoders), and its head.
+say "moderation model (tuned once per machine; kept when it exists)"
+"$VENV/bin/parley" moderation prepare
 say "ready: $VENV/bin/parley"

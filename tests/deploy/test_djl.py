@@ -51,6 +51,9 @@ def test_artifact_layout(djl_artifact: DjlArtifact) -> None:
     assert not list((folder / "python").rglob("__pycache__"))
     assert list((folder / "data" / "indexes" / "harbour").iterdir())
     assert list((folder / "data" / "moderation").iterdir())
+    # The tuned moderation encoder travels with its head (workers do not tune it again).
+    (encoder,) = (folder / "data" / "moderation-encoders").iterdir()
+    assert (encoder / "model.safetensors").is_file() and (encoder / "TUNED.txt").is_file()
 
     with tarfile.open(djl_artifact.tarball) as archive:
         members = archive.getnames()

@@ -10,13 +10,19 @@ from parley.moderation.factory import build_moderator
 from parley.moderation.labels import Label
 from parley.moderation.settings import ModerationSettings
 from parley.moderation.training import Head, load_or_train
+from parley.moderation.tuning import encoders_root
 
 
 def test_default_head_is_cached_with_a_manifest(classifier, data_dir, embedder):
     folders = [p for p in heads_dir(data_dir).iterdir() if not p.name.startswith(".")]
     assert len(folders) == 1
     manifest = json.loads((folders[0] / "manifest.json").read_text())
-    assert manifest["embedder"] == "all-minilm-l6-v2"
+    # The head sits on the encoder tuned from the default embedder (in the machine cache),
+    # named by what it is, not where it lies.
+    base, _, key = manifest["embedder"].partition("+moderation-")
+    assert base == "all-minilm-l6-v2" and classifier.embedder.model_id == manifest["embedder"]
+    encoder = encoders_root() / key
+    assert (encoder / "TUNED.txt").read_text().startswith("all-minilm-l6-v2 tuned on ")
     assert len(manifest["data_sha256"]) == 64
     assert manifest["n_train"] > 1000 and manifest["n_dev"] > 250
     assert set(manifest["dev_metrics"]) >= {"accuracy", "macro_f1", "intervention_recall"}

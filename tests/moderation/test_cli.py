@@ -93,7 +93,13 @@ def test_eval_table_and_bad_file(env, tmp_path):
     assert "bad.jsonl:2: unknown moderation label 'rude'" in "".join(out.output.split("\n"))
 
 
-def test_train_command(env, tmp_path, data_dir):
+@pytest.fixture
+def own_cache(tmp_path, monkeypatch):
+    # Encoders tuned on these tiny sets go to the test's cache, not the machine's.
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+
+
+def test_train_command(env, own_cache, tmp_path, data_dir):
     data = tmp_path / "small.jsonl"
     rows = [{"text": f"nice weather number {i}", "label": "casual"} for i in range(10)]
     rows += [{"text": f"I will hurt you {i}", "label": "__needs_intervention__"} for i in range(10)]
@@ -103,7 +109,9 @@ def test_train_command(env, tmp_path, data_dir):
     assert "head saved in" in out.output and "16 train, 4 dev" in out.output
 
 
-def test_train_with_a_dev_file_is_the_head_the_settings_load(env, tmp_path, data_dir, embedder):
+def test_train_with_a_dev_file_is_the_head_the_settings_load(
+    env, own_cache, tmp_path, data_dir, embedder
+):
     from parley.moderation.classifier import heads_dir
     from parley.moderation.factory import build_moderator
     from parley.moderation.settings import ModerationSettings

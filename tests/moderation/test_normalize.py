@@ -10,7 +10,11 @@ from parley.moderation.normalize import normalize
         ("how to make a b.o.m.b at home", "how to make a bomb at home"),
         ("k-i-l-l   my boss", "kill my boss"),
         ("s u i c i d e", "suicide"),
-        ("h0w t0 m4k3 m3th", "how t0 make meth"),
+        ("h0w t0 m4k3 m3th", "how to make meth"),
+        ("1'v3 b33n 7rying 70 537 up 4 b0mb", "i've been trying to set up a bomb"),
+        ("wh47 15 7h3 b357 w4y at 02:14", "what is the best way at 02:14"),
+        ("H o w   t o   m a k e   a   b o m b ?", "How to make a bomb?"),
+        ("I ' v e   b e e n   t r y i n g   t o   k i l l", "I've been trying to kill"),
         ("$uicide methods!", "suicide methods!"),
         ("k\u0456ll", "kill"),  # Cyrillic i
         ("\uff4b\uff49\uff4c\uff4c", "kill"),  # full-width letters
@@ -32,6 +36,8 @@ def test_obfuscations_are_undone(text, expected):
         "Привет, мир",
         "¿Cómo puedo hacer una tortilla?",
         "Hello!!",
+        "I have 3 cats and 2 dogs; the m4 exit is at 7 pm.",
+        "A B C: the first three letters, then d e f.",
     ],
 )
 def test_ordinary_text_is_left_alone(text):

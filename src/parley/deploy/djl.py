@@ -185,10 +185,20 @@ def _copy_model(path: Path, target: Path) -> str:
 
 
 def _pack_moderation_heads(settings: Settings, data: Path) -> None:
-    # Trained heads are small; shipping them spares every worker the training at start-up.
+    # Shipping the trained heads and the tuned encoder (~90 MB) spares every worker the
+    # training (minutes) at start-up.
+    if settings.moderation.moderator != "classifier":
+        return
     heads = settings.data_dir / "moderation"
-    if settings.moderation.moderator == "classifier" and heads.is_dir():
+    if heads.is_dir():
         shutil.copytree(heads, data / "moderation", ignore=shutil.ignore_patterns("*.lock"))
+    if settings.moderation.tune_encoder:
+        from parley.moderation.classifier import tuned_encoder
+        from parley.moderation.tuning import PACKED_ENCODERS
+        from parley.registry import Shared
+
+        encoder = tuned_encoder(settings.moderation, Shared(data_dir=settings.data_dir))
+        shutil.copytree(encoder, data / PACKED_ENCODERS / encoder.name)
 
 
 def _pack_index(settings: Settings, data: Path) -> None:

@@ -29,6 +29,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 import httpx
 
+from parley.embedded import machine_cache_dir
 from parley.engines.base import EngineError, EngineUnavailable
 from parley.engines.openai_engine import OpenAIEngine
 from parley.engines.sources import resolve_source
@@ -52,9 +53,10 @@ def find_llama_server(explicit: str | None) -> Path | None:
         if candidate:
             path = Path(candidate).expanduser()
             return path if path.is_file() and os.access(path, os.X_OK) else None
-    cache = Path(os.environ.get("XDG_CACHE_HOME", "~/.cache")).expanduser() / "parley"
     built = sorted(
-        cache.glob("llama-server-*/llama-server"), key=lambda p: p.stat().st_mtime, reverse=True
+        machine_cache_dir().glob("llama-server-*/llama-server"),
+        key=lambda p: p.stat().st_mtime,
+        reverse=True,
     )
     if built:
         return built[0]

@@ -16,6 +16,8 @@ import tarfile
 import tempfile
 from pathlib import Path
 
+from parley.embedded import machine_cache_dir
+
 LLAMA_CPP_PYTHON_VERSION = os.environ.get("PARLEY_LLAMA_CPP_VERSION", "0.3.36")
 """The llama-cpp-python release whose vendored llama.cpp the set-up builds (scripts/setup.sh)."""
 OUT_TYPES = ("q8_0", "f16", "bf16", "f32")
@@ -27,8 +29,7 @@ class GGUFExportError(RuntimeError):
 
 
 def scripts_dir(version: str = LLAMA_CPP_PYTHON_VERSION) -> Path:
-    cache = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"))
-    return cache / "parley" / f"llama.cpp-{version}"
+    return machine_cache_dir() / f"llama.cpp-{version}"
 
 
 def ensure_scripts(version: str = LLAMA_CPP_PYTHON_VERSION) -> Path:

@@ -1,4 +1,4 @@
-"""`parley moderation train|eval` and `parley moderate` (mounted by `parley.cli`)."""
+"""`parley moderation prepare|train|eval` and `parley moderate` (mounted by `parley.cli`)."""
 
 from __future__ import annotations
 
@@ -68,6 +68,15 @@ def _load(path: Path) -> list[Example]:
 
 
 @moderation_app.command()
+def prepare(ctx: typer.Context) -> None:
+    """Build the configured moderator now: tune its encoder and train its head where they are
+    not cached yet (the set-up runs this, so the first server start does not)."""
+    moderation, data_dir = _settings(ctx)
+    build_moderator(moderation, data_dir)
+    console.print(f"moderator ready: {moderation.moderator}", highlight=False)
+
+
+@moderation_app.command()
 def train(
     ctx: typer.Context,
     data: Annotated[Path, typer.Argument(help="Labelled JSONL: one {text, label} per line.")],
@@ -81,7 +90,9 @@ def train(
     seed: int = DEFAULT_SEED,
 ) -> None:
     """Train a classifier head on DATA (stratified train/dev split, or --dev) and cache it."""
+    from parley.moderation.classifier import tuned_embedder
     from parley.moderation.training import train_and_save
+    from parley.registry import Shared
     from parley.retrieval.embedder import Embedder
 
     moderation, data_dir = _settings(ctx)
@@ -89,7 +100,10 @@ def train(
         train_part, dev_part = split(_load(data), dev_fraction, seed)
     else:
         train_part, dev_part = _load(data), _load(dev)
-    embedder = Embedder(moderation.embedder)
+    if moderation.tune_encoder:
+        embedder = tuned_embedder(moderation, Shared(data_dir=data_dir), train_part)
+    else:
+        embedder = Embedder(moderation.embedder)
     folder, manifest = train_and_save(
         train_part, dev_part, embedder, heads_dir(data_dir), seed=seed, source=str(data)
     )

@@ -4,9 +4,11 @@ from a classifier trained on plain text.
 Applied to every text the classifier sees, in training and at inference, so both sides agree:
 Unicode NFKC (full-width letters, ligatures, styled maths letters), zero-width and other
 invisible characters removed, common homoglyphs (Cyrillic and Greek look-alikes) mapped to
-Latin, letters spaced or dotted out ("k i l l", "k.i.l.l") joined, and leetspeak inside words
-("k1ll", "b0mb", "h@ck") undone. Ordinary text comes out unchanged apart from NFKC and
-whitespace, so the normalisation costs nothing on clean traffic (measured in the README).
+Latin, letters spaced or dotted out ("k i l l", "k.i.l.l", a whole text "h o w   t o") joined,
+and leetspeak inside words ("k1ll", "b0mb", "h@ck") undone; in a text with several such words,
+short and all-digit ones too ("70" for "to", "4ll"). Ordinary text comes out unchanged apart
+from NFKC and whitespace, so the normalisation costs nothing on clean traffic (measured in the
+README).
 """
 
 from __future__ import annotations
@@ -58,6 +60,19 @@ _SEPARATORS = re.compile(r"[\s.\-_*/+]")
 _PRONOUN_RUN = re.compile(r"^([aAI])\s+(?=\S\s+\S\s+\S\s+\S)")
 """A spaced run that starts with "I" or "a" ("I k i l l"): the first letter is a word."""
 _SPACES = re.compile(r"[ \t\u00a0]+")
+_WORD_GAP = re.compile(r"[ \t\u00a0]{2,}")
+SPACED_OUT_SHARE = 0.8
+"""A text whose tokens are at least this share single characters, with wider gaps between
+words ("h o w   t o   k i l l"), is spaced out as a whole."""
+_ANY_LEET = re.compile(r"(?<![\w@$€])[\w@$!|€]*[013457@$!|€][\w@$!|€]*")
+"""In a text that is clearly leetspeak, every token with a leet character (t0, 4ll, 70)."""
+_NUMBER_CONTEXT = re.compile(r"[:.,/]\d|\d[:.,/]")
+LEET_TEXT_MIN_WORDS = 2
+"""Clear leet words (letters and leet characters mixed: h0w, m4k3) that mark a text as
+leetspeak, so that short and all-digit tokens are read as leet too."""
+
+NORMALIZER_VERSION = 2
+"""Bumped when the normalisation changes (tuned encoders and heads learnt on its output)."""
 
 
 def normalize(text: str) -> str:
@@ -65,9 +80,29 @@ def normalize(text: str) -> str:
     text = unicodedata.normalize("NFKC", text)
     text = _INVISIBLE.sub("", text)
     text = _MIXED_WORD.sub(lambda m: m.group(0).translate(_HOMOGLYPHS), text)
+    text = _join_spaced_out(text)
     text = _SPACED.sub(_join_letters, text)
-    text = _LEET_WORD.sub(_unleet, text)
+    clear_leet = [w for w in _LEET_WORD.findall(text) if not _LEET_SKIP.match(w)]
+    if len(clear_leet) >= LEET_TEXT_MIN_WORDS:
+        text = _ANY_LEET.sub(_unleet_in_leet_text, text)
+    else:
+        text = _LEET_WORD.sub(_unleet, text)
     return _SPACES.sub(" ", text).strip()
+
+
+def _join_spaced_out(text: str) -> str:
+    # Letters one space apart and words further apart: each word's letters are joined. The
+    # per-run pattern below cannot see word boundaries in such text and joined it in pieces.
+    tokens = text.split()
+    if len(tokens) < 6 or not _WORD_GAP.search(text):
+        return text
+    if sum(len(t) == 1 for t in tokens) < SPACED_OUT_SHARE * len(tokens):
+        return text
+    lines = []
+    for line in text.splitlines():
+        words = (_SPACES.sub("", word) for word in _WORD_GAP.split(line.strip()))
+        lines.append(" ".join(w for w in words if w))
+    return "\n".join(lines)
 
 
 def _join_letters(match: re.Match[str]) -> str:
@@ -76,6 +111,17 @@ def _join_letters(match: re.Match[str]) -> str:
     if pronoun:
         return pronoun.group(1) + " " + _SEPARATORS.sub("", run[pronoun.end() :])
     return _SEPARATORS.sub("", run)
+
+
+def _unleet_in_leet_text(match: re.Match[str]) -> str:
+    # Still leave numbers written with separators (02:14, 3.5, 1,000) alone.
+    start, end = match.span()
+    around = match.string[max(0, start - 2) : end + 2]
+    if _NUMBER_CONTEXT.search(around) and not any(c.isalpha() for c in match.group(0)):
+        return match.group(0)
+    word = match.group(0)
+    core = word.rstrip("!")
+    return core.translate(_LEET) + word[len(core) :]
 
 
 def _unleet(match: re.Match[str]) -> str:

@@ -107,6 +107,11 @@ class ModerationSettings(BaseModel):
     embedder: str = "all-minilm-l6-v2"
     """Embedder of the classifier moderator and the domain guard: an embedded default name, a
     local folder or a Hugging Face id."""
+    tune_encoder: bool = True
+    """`classifier`: fine-tune a copy of `embedder` on the training data end to end, then train
+    the head on the tuned copy (once per machine: ~3 minutes on 2 cores, cached under
+    `~/.cache/parley/moderation-encoders/`; retrieval keeps the original). Off: the head sits on
+    the shared embedder (seconds to train; weaker on unseen phrasings, see the README)."""
     training_data: Path | None = None
     """Labelled JSONL (`{"text", "label"}`) for the classifier head; unset uses Parley's own set.
     The head is trained on first use and cached under `data_dir/moderation/`."""

@@ -29,7 +29,7 @@ import numpy as np
 
 from parley.moderation.data import DEFAULT_SEED, Example
 from parley.moderation.labels import Label
-from parley.moderation.normalize import normalize
+from parley.moderation.normalize import NORMALIZER_VERSION, normalize
 from parley.protocols import TextEmbedder
 
 HEAD_VERSION = 5
@@ -111,7 +111,7 @@ def head_key(train: Sequence[Example], dev: Sequence[Example], embedder_id: str,
     """The cache folder name of the head these inputs would train."""
     recipe = (
         f"v{HEAD_VERSION}|{embedder_id}|{seed}|C={REGULARISATION_C}|h={HASH_FEATURES}|"
-        f"w={LEXICAL_WEIGHT}|i={INTERVENTION_WEIGHT}"
+        f"w={LEXICAL_WEIGHT}|i={INTERVENTION_WEIGHT}|n={NORMALIZER_VERSION}"
     )
     parts = (recipe, data_sha256(train), data_sha256(dev))
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]

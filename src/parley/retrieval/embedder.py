@@ -67,8 +67,11 @@ class Embedder:
         device: str = "cpu",
         precision: Precision = "auto",
         query_threads: int | None = 1,
+        model_id: str | None = None,
     ) -> None:
-        self.model_id = model
+        """`model`: an embedded default name, a folder or a Hugging Face id; `model_id`: the
+        name it is known by (heads and indexes record it), `model` by default."""
+        self.model_id = model_id or model
         path = resolve_embedder_path(model)
         self.tokenizer = AutoTokenizer.from_pretrained(path)
         self.model = AutoModel.from_pretrained(path).to(device).eval()
