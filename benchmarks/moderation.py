@@ -3,8 +3,8 @@
 Usage: python benchmarks/moderation.py [--messages N] [--skip-llm]
 
 First stage, the `classifier` moderator (the embedded default), timed in its parts: text
-normalisation, the MiniLM embedding, and the linear head; and whole, one message at a time.
-The peer is sentence-transformers' encoding of the same MiniLM with the same head. The second
+normalisation, the embedding by its tuned MiniLM, and the linear head; and whole, one message at
+a time. The peer is sentence-transformers' encoding with the same encoder and head. The second
 stage is the `llm` moderator (GPT-JT-Moderation prompt on the embedded SmolLM2-135M, 5 label
 continuations in one batch) for the messages whose P(needs intervention) falls in the
 uncertain band; the share of messages that would reach it is measured on the shipped dev,
@@ -50,9 +50,8 @@ class SentenceTransformersPeer:
     def __init__(self, classifier) -> None:
         from sentence_transformers import SentenceTransformer
 
-        from parley.embedded import embedded_path
-
-        self.model = SentenceTransformer(str(embedded_path("all-minilm-l6-v2")), device="cpu")
+        # The moderator's own encoder (the tuned copy by default), loaded by sentence-transformers.
+        self.model = SentenceTransformer(classifier.embedder.source, device="cpu")
         self.head = classifier.head
 
     def moderate(self, text: str) -> object:

@@ -73,6 +73,8 @@ class Embedder:
         name it is known by (heads and indexes record it), `model` by default."""
         self.model_id = model_id or model
         path = resolve_embedder_path(model)
+        self.source = path
+        """Where the weights were loaded from (a folder or a Hugging Face id)."""
         self.tokenizer = AutoTokenizer.from_pretrained(path)
         self.model = AutoModel.from_pretrained(path).to(device).eval()
         self.device = device
