@@ -6,7 +6,7 @@ from parley.moderation.classifier import ClassifierModerator
 from parley.moderation.data import Example
 from parley.moderation.labels import Label
 from parley.moderation.training import load_or_train
-from parley.moderation.tuning import load_or_tune, tuned_key
+from parley.moderation.tuning import load_or_tune, tune_encoder, tuned_key
 from parley.retrieval.embedder import Embedder
 
 CASUAL = ["What a lovely day", "How do I bake bread?", "Tell me about cats", "Nice shoes!"]
@@ -29,6 +29,10 @@ def test_tuned_encoder_is_saved_cached_and_used_by_the_head(tmp_path):
     # Cached: the same inputs load the same folder without tuning again.
     assert load_or_tune(train, "all-minilm-l6-v2", root=tmp_path, progress=False) == folder
     assert (folder / "model.safetensors").stat().st_mtime_ns == written
+    # A second tuning that finishes later (another process) keeps the first copy in place.
+    tune_encoder(train, "all-minilm-l6-v2", folder, progress=False)
+    assert (folder / "model.safetensors").stat().st_mtime_ns == written
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
     # Other data is another encoder.
     assert tuned_key(examples(" again"), "all-minilm-l6-v2", 0) != tuned_key(
         train, "all-minilm-l6-v2", 0
