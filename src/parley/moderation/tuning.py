@@ -77,12 +77,19 @@ def load_or_tune(
 ) -> Path:
     """The folder of the tuned encoder for these inputs: in `packed` (a deployment's copy) or
     `root` (default: the machine's cache), tuned into `root` first if neither has it."""
+    from filelock import FileLock
+
     key = tuned_key(train, base_model, seed)
     folder = (root or encoders_root()) / key
     for candidate in ([packed / key] if packed else []) + [folder]:
         if (candidate / "config.json").is_file():
             return candidate
-    tune_encoder(train, base_model, folder, seed=seed, progress=progress)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    # One process tunes; others starting at the same time (replicas, test workers) wait for
+    # it instead of spending the same minutes. The OS drops the lock if the tuner dies.
+    with FileLock(str(folder.parent / f".{key}.lock")):
+        if not (folder / "config.json").is_file():
+            tune_encoder(train, base_model, folder, seed=seed, progress=progress)
     return folder
 
 
