@@ -142,3 +142,13 @@ def test_train_with_a_dev_file_is_the_head_the_settings_load(
     folders = [p for p in heads_dir(data_dir).iterdir() if not p.name.startswith(".")]
     written = [json.loads((p / "manifest.json").read_text()) for p in folders]
     assert sum(m["source"] == str(data) for m in written) == 1  # one head, the command's
+
+
+def test_train_on_one_label_is_a_clear_error(env, own_cache, tmp_path):
+    data = tmp_path / "one.jsonl"
+    data.write_text(
+        "".join(json.dumps({"text": f"hi {i}", "label": "casual"}) + "\n" for i in range(6))
+    )
+    out = CliRunner().invoke(app, ["moderation", "train", str(data)])
+    assert out.exit_code == 2
+    assert "at least two labels" in out.output and "Traceback" not in out.output

@@ -72,7 +72,10 @@ def prepare(ctx: typer.Context) -> None:
     """Build the configured moderator now: tune its encoder and train its head where they are
     not cached yet (the set-up runs this, so the first server start does not)."""
     moderation, data_dir = _settings(ctx)
-    build_moderator(moderation, data_dir)
+    try:
+        build_moderator(moderation, data_dir)
+    except (DataError, ValueError) as exc:  # a configured data file that cannot train
+        fail(str(exc))
     console.print(f"moderator ready: {moderation.moderator}", highlight=False)
 
 
@@ -100,6 +103,8 @@ def train(
         train_part, dev_part = split(_load(data), dev_fraction, seed)
     else:
         train_part, dev_part = _load(data), _load(dev)
+    if len({e.label for e in train_part}) < 2:
+        fail(f"{data}: training needs examples of at least two labels")
     if moderation.tune_encoder:
         embedder = tuned_embedder(moderation, Shared(data_dir=data_dir), train_part)
     else:
