@@ -13,14 +13,14 @@ changed data file or embedder trains a new head instead of reusing a stale one.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import shutil
 import tempfile
 import time
-from collections.abc import Sequence
-from contextlib import nullcontext
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -219,23 +219,32 @@ def load_or_train(
 
 
 def _embed_with_progress(embedder: EmbedderLike, texts: list[str], progress: bool) -> np.ndarray:
-    if not progress:
-        return embedder.embed(texts)
+    with step_progress("training moderation head: embedding", len(texts), progress) as advance:
+        return embedder.embed(texts, on_batch=advance)
+
+
+@contextlib.contextmanager
+def step_progress(description: str, total: int, enabled: bool) -> Iterator[Callable[[int], None]]:
+    """A Rich progress bar on stderr while it is a terminal (nothing otherwise); yields the
+    function that advances it by n steps."""
+    if not enabled:
+        yield lambda n: None
+        return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
     from parley.cli_common import err_console
 
-    bar = Progress(
+    with Progress(
         "[progress.description]{task.description}",
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         console=err_console,
         transient=True,
-    )
-    with bar if err_console.is_terminal else nullcontext(bar):
-        task = bar.add_task("training moderation head: embedding", total=len(texts))
-        return embedder.embed(texts, on_batch=lambda n: bar.advance(task, n))
+        disable=not err_console.is_terminal,
+    ) as bar:
+        task = bar.add_task(description, total=total)
+        yield lambda n: bar.advance(task, n)
 
 
 def _write_atomically(folder: Path, head: Head, manifest: dict[str, Any]) -> None:

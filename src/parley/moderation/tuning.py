@@ -13,14 +13,13 @@ by every data folder, test run and replica on the machine, like a downloaded mod
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import random
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,7 +27,7 @@ from parley.embedded import machine_cache_dir
 from parley.moderation.data import DEFAULT_SEED, Example
 from parley.moderation.labels import Label
 from parley.moderation.normalize import NORMALIZER_VERSION, normalize
-from parley.moderation.training import INTERVENTION_WEIGHT, data_sha256
+from parley.moderation.training import INTERVENTION_WEIGHT, data_sha256, step_progress
 
 if TYPE_CHECKING:
     import torch
@@ -46,6 +45,8 @@ LOGIT_SCALE = 20.0
 """The classification layer sees unit vectors (as the head trained afterwards does); the scale
 lets its softmax become confident."""
 
+
+TUNING_MESSAGE = "tuning the moderation encoder (once per machine, minutes)"
 
 PACKED_ENCODERS = "moderation-encoders"
 """Folder of a data folder where a deployment packs its tuned encoders."""
@@ -144,7 +145,12 @@ def tune_encoder(
 
     # fit
     encoder.train()
-    with _progress_bar(total, progress) as advance:
+    if progress:
+        from parley.cli_common import err_console
+
+        if not err_console.is_terminal:  # no bar there, but a log should say what takes minutes
+            err_console.print(TUNING_MESSAGE)
+    with step_progress(TUNING_MESSAGE, total, progress) as advance:
         for _ in range(EPOCHS):
             for batch in _length_bucketed_batches(texts, random_state):
                 encoded = tokenizer(
@@ -163,7 +169,7 @@ def tune_encoder(
                 torch.nn.utils.clip_grad_norm_(encoder.parameters(), 1.0)
                 optimizer.step()
                 schedule.step()
-                advance()
+                advance(1)
 
     # save
     encoder.eval()
@@ -211,29 +217,3 @@ def _length_bucketed_batches(texts: Sequence[str], random_state: random.Random) 
         batches += [part[i : i + BATCH_SIZE] for i in range(0, len(part), BATCH_SIZE)]
     random_state.shuffle(batches)
     return batches
-
-
-@contextlib.contextmanager
-def _progress_bar(total: int, enabled: bool) -> Iterator[Callable[[], None]]:
-    """A Rich progress bar over training steps; yields the function that advances it."""
-    if not enabled:
-        yield lambda: None
-        return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-
-    from parley.cli_common import err_console
-
-    description = "tuning the moderation encoder (once per machine, minutes)"
-    if not err_console.is_terminal:
-        err_console.print(description)
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err_console,
-        transient=True,
-        disable=not err_console.is_terminal,
-    ) as bar:
-        task = bar.add_task(description, total=total)
-        yield lambda: bar.advance(task)
