@@ -9,7 +9,7 @@ then time to first token p50/p95, aggregate tokens/s, and the peak RSS of the se
 tree; and a 64-token grounded answer (retrieval + moderation) end to end, p50/p95. Also one
 stream at a time on both engines directly (no HTTP), which decides the terminal chat's engine.
 
-    .venv/bin/python benchmarks/serving.py [--max-tokens 128] [--rounds 2] [--quick]
+    .venv/bin/python benchmarks/serving.py [--max-tokens 128] [--rounds 2] [--repeats 3] [--quick]
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import sys
 import tempfile
 import threading
@@ -204,8 +205,18 @@ def run_levels(url: str, levels: list[int], rounds: int, body) -> list[dict[str,
     return [load(url, clients, rounds, body) for clients in levels]
 
 
+def served_gguf() -> Path:
+    """The file Parley's llama.cpp engines run for the default (its Q8_0 copy), so that both
+    servers run the same weights in the same storage."""
+    from parley.engines.gguf_files import cpu_copy
+    from parley.engines.sources import resolve_source
+
+    path = cpu_copy(resolve_source("smollm2-135m-instruct")).path
+    assert path is not None
+    return path
+
+
 def bare_server(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
-    from parley.embedded import embedded_path
     from parley.engines.llama_server import find_llama_server, server_arguments
 
     binary = find_llama_server(None)
@@ -214,7 +225,7 @@ def bare_server(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     port = free_port()
     cores = os.cpu_count() or 1
     arguments = server_arguments(
-        embedded_path("smollm2-135m-instruct"),
+        served_gguf(),
         parallel=max(args.levels),
         slot_context=2048,
         threads=cores,
@@ -377,6 +388,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--max-tokens", type=int, default=128)
     parser.add_argument("--rounds", type=int, default=2, help="requests per client per level")
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=1,
+        help="run bare and Parley (moderation on, off) this many times, alternating, and report "
+        "each run's ratios and their median (single runs on a shared machine vary by ~10%%)",
+    )
     parser.add_argument("--levels", type=int, nargs="+", default=[1, 2, 4, 8])
     parser.add_argument("--data-dir", type=Path, help="Parley data dir (the default KB index)")
     parser.add_argument("--quick", action="store_true", help="skip the in-process comparison")
@@ -390,7 +408,7 @@ def main() -> None:
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="parley-serving-"))
     report: dict[str, Any] = {
-        "model": "smollm2-135m-instruct (GGUF Q4_1)",
+        "model": f"smollm2-135m-instruct ({served_gguf().name})",
         "cores": os.cpu_count(),
         "load_average_before": os.getloadavg(),
         "max_tokens": args.max_tokens,
@@ -402,15 +420,22 @@ def main() -> None:
         report[name] = run()
         print(json.dumps({name: report[name]}), file=sys.stderr, flush=True)  # progress
 
-    measure("bare_llama_server", lambda: bare_server(args, workdir))
-    measure(
-        "parley_moderation_on",
-        lambda: parley_server(args, workdir, "parley-mod", engine="auto", moderation=True),
-    )
-    measure(
-        "parley_moderation_off",
-        lambda: parley_server(args, workdir, "parley-nomod", engine="auto", moderation=False),
-    )
+    runs: list[dict[str, Any]] = []
+    for _ in range(args.repeats):
+        # Alternating bare and Parley spreads a slow spell of the machine over both.
+        before = dict(report)
+        measure("bare_llama_server", lambda: bare_server(args, workdir))
+        measure(
+            "parley_moderation_on",
+            lambda: parley_server(args, workdir, "parley-mod", engine="auto", moderation=True),
+        )
+        measure(
+            "parley_moderation_off",
+            lambda: parley_server(args, workdir, "parley-nomod", engine="auto", moderation=False),
+        )
+        runs.append({key: value for key, value in report.items() if before.get(key) is not value})
+    if args.repeats > 1:
+        report["runs"] = runs
     if not args.quick:
         measure(
             "parley_in_process_moderation_on",
@@ -426,24 +451,34 @@ def main() -> None:
                 args, workdir, "parley-grounded", engine="auto", moderation=True, grounded=True
             ),
         )
-    report["ratios"] = ratios(report)
+    report["ratios"] = ratios(runs)
     report["load_average_after"] = os.getloadavg()
     print(json.dumps(report, indent=2))
 
 
-def ratios(report: dict[str, Any]) -> dict[str, Any]:
-    def rates(key: str) -> dict[int, float]:
-        levels = report.get(key, {}).get("levels", [])
+def ratios(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Parley (moderation on) against bare at 1/4/8 clients, and its 4-client gain; with
+    several runs, each run's figure and their median."""
+
+    def rates(run: dict[str, Any], key: str) -> dict[int, float]:
+        levels = run.get(key, {}).get("levels", [])
         return {level["clients"]: level["aggregate_tok_s"] for level in levels}
 
-    bare, mod = rates("bare_llama_server"), rates("parley_moderation_on")
-    out: dict[str, Any] = {}
-    for clients in (1, 4, 8):
-        if bare.get(clients) and mod.get(clients):
-            out[f"parley_mod_on_vs_bare_{clients}"] = round(mod[clients] / bare[clients], 2)
-    if mod.get(4) and mod.get(1):
-        out["parley_mod_on_4_vs_1"] = round(mod[4] / mod[1], 2)
-    return out
+    per_run: dict[str, list[float]] = {}
+    for run in runs:
+        bare, mod = rates(run, "bare_llama_server"), rates(run, "parley_moderation_on")
+        for clients in (1, 4, 8):
+            if bare.get(clients) and mod.get(clients):
+                key = f"parley_mod_on_vs_bare_{clients}"
+                per_run.setdefault(key, []).append(round(mod[clients] / bare[clients], 2))
+        if mod.get(4) and mod.get(1):
+            per_run.setdefault("parley_mod_on_4_vs_1", []).append(round(mod[4] / mod[1], 2))
+    if len(runs) == 1:
+        return {key: values[0] for key, values in per_run.items()}
+    return {
+        key: {"median": round(statistics.median(values), 2), "runs": values}
+        for key, values in per_run.items()
+    }
 
 
 if __name__ == "__main__":

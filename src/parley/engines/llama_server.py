@@ -31,6 +31,7 @@ import httpx
 
 from parley.embedded import machine_cache_dir
 from parley.engines.base import EngineError, EngineUnavailable
+from parley.engines.gguf_files import cpu_copy, gguf_context_length
 from parley.engines.openai_engine import OpenAIEngine
 from parley.engines.sources import resolve_source
 from parley.engines.upstream import UpstreamClient
@@ -282,6 +283,8 @@ class LlamaServerEngine(OpenAIEngine):
         """Start llama-server on `settings.source` (a GGUF) and connect to it."""
         data_dir = shared.data_dir if shared is not None else None
         source = resolve_source(settings.source)
+        if settings.q8_0_copy:
+            source = cpu_copy(source)
         if not source.is_gguf or source.path is None:
             raise EngineError(
                 f"the llama-server engine needs a .gguf model, got {source.spec!r}; "
@@ -345,8 +348,6 @@ class LlamaServerEngine(OpenAIEngine):
 def _model_context(path: Path) -> int:
     """The model's trained window, capped as the in-process engine caps it."""
     try:
-        from parley.engines.llamacpp_engine import gguf_context_length
-
         return min(gguf_context_length(path), DEFAULT_SLOT_CONTEXT)
     except ImportError:  # llama-cpp-python is optional; llama-server caps at the model's own
         return DEFAULT_SLOT_CONTEXT

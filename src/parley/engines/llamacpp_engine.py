@@ -9,10 +9,10 @@ from __future__ import annotations
 import random
 import threading
 from collections.abc import Generator, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from parley.engines.base import ChatEngine, EngineError, TokenPiece
+from parley.engines.gguf_files import cpu_copy, gguf_context_length
 from parley.engines.params import GenerationParams
 from parley.engines.sources import ModelSource, resolve_source
 
@@ -21,21 +21,6 @@ if TYPE_CHECKING:
     from parley.registry import Shared
 
 DEFAULT_CONTEXT_CAP = 4096  # KV cache is preallocated: 4096 tokens of SmolLM2 take ~95 MB
-
-
-def gguf_context_length(path: Path, default: int = 2048) -> int:
-    """The context length a GGUF model was trained with, from its metadata."""
-    from llama_cpp import Llama
-    from llama_cpp._utils import suppress_stdout_stderr
-
-    # A vocab-only load reads the metadata without the weights (gguf's reader would page in
-    # every tensor); its context warns about a zero training length, which is irrelevant here.
-    with suppress_stdout_stderr(disable=False):
-        probe = Llama(str(path), vocab_only=True, verbose=False)
-    metadata = probe.metadata
-    del probe
-    length = metadata.get(f"{metadata.get('general.architecture')}.context_length")
-    return int(length) if length else default
 
 
 def llama_cpp_available() -> bool:
@@ -55,7 +40,8 @@ class LlamaCppEngine(ChatEngine):
     @classmethod
     def from_settings(cls, settings: ModelSettings, *, shared: Shared) -> LlamaCppEngine:
         """Load `settings.source` (a GGUF file or an embedded GGUF default)."""
-        return cls(resolve_source(settings.source), settings)
+        source = resolve_source(settings.source)
+        return cls(cpu_copy(source) if settings.q8_0_copy else source, settings)
 
     def __init__(self, source: ModelSource, settings: ModelSettings) -> None:
         if not source.is_gguf or source.path is None:
@@ -122,6 +108,11 @@ class LlamaCppEngine(ChatEngine):
                 f"it exceeds the context window of {self.context_window}"
             )
         with self._lock:
+            if params.seed is not None:
+                # A seed promises the same reply: read the whole prompt afresh. llama.cpp's fast
+                # prompt kernels (Q8_0, Q4_0) round differently from its one-token path, so a
+                # prompt partly read from the last request's cache gives other last bits.
+                self.llm.reset()
             chunks = self.llm.create_completion(
                 tokens, stream=True, stop=[], **self._sampling(params, len(tokens))
             )
