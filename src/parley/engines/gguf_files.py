@@ -8,7 +8,7 @@ llama-server (in-process 275 -> 620-650), one stream's decode 105-123 -> 114-115
 224-233 -> 272-275 tokens/s in total. Over 7,366 tokens of Wikipedia text the copy's next-token
 distributions are 0.007 nats (mean KL) from the Q4_1 file's, perplexity 17.57 against 17.59 (a
 bfloat16 copy: 0.006 nats, 17.46); requantising to Q4_0 instead, for its faster kernels, moves
-them 0.35 nats (perplexity 21.3), a different model. Costs: ~1 s once per machine, twice the
+them 0.35 nats (perplexity 21.3), a different model. Costs: ~1 s once per machine, 1.6x the
 file's size on disk and in memory (145 MB instead of 92 MB for the default).
 """
 
