@@ -40,10 +40,16 @@ def test_default_budget_is_the_available_cores():
 
 
 def test_settings_choose_the_plan():
-    on = Settings.model_validate({"threads": 4})
+    in_process = {"engine": "llama.cpp"}
+    on = Settings.model_validate({"threads": 4, "model": in_process})
     assert thread_plan(on).engine == 3
     off = Settings.model_validate(
-        {"threads": 4, "retrieval": {"enabled": False}, "moderation": {"moderator": "none"}}
+        {
+            "threads": 4,
+            "model": in_process,
+            "retrieval": {"enabled": False},
+            "moderation": {"moderator": "none"},
+        }
     )
     assert thread_plan(off).engine == 4
     hf = Settings.model_validate({"threads": 4, "model": {"engine": "transformers"}})
@@ -55,8 +61,8 @@ def test_an_engine_in_its_own_process_decodes_on_the_whole_budget():
     assert plan_threads(2, engine_own_process=True).torch == 1
     managed = Settings.model_validate({"threads": 4, "model": {"engine": "llama-server"}})
     assert thread_plan(managed).engine == 4
-    # `auto` in the server runs llama-server when set-up built it, else llama.cpp in-process.
+    # `auto` runs llama-server when set-up built it, else llama.cpp in-process.
     from parley.engines.llama_server import find_llama_server
 
-    served = thread_plan(Settings.model_validate({"threads": 4}), concurrent=True)
+    served = thread_plan(Settings.model_validate({"threads": 4}))
     assert served.engine == (4 if find_llama_server(None) else 3)

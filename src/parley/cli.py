@@ -298,7 +298,7 @@ def serve(
     from parley.wiring import build_service
 
     try:
-        service = build_service(settings, concurrent=True)
+        service = build_service(settings)
     except (OSError, ValueError, RuntimeError) as exc:
         fail(str(exc))
     if not server.api_keys:

@@ -230,17 +230,15 @@ def build_moderation(settings: Settings, shared: Shared) -> PolicyModeration | N
     return PolicyModeration(moderator, Policy(mod), guard)
 
 
-def thread_plan(settings: Settings, *, concurrent: bool = False) -> ThreadPlan:
-    """Engine and torch threads from the budget (`threads`) and what the settings turn on.
-
-    `concurrent` as for `build_service` (it decides whether `auto` runs llama-server)."""
+def thread_plan(settings: Settings) -> ThreadPlan:
+    """Engine and torch threads from the budget (`threads`) and what the settings turn on."""
     from parley.engines.factory import LLAMA_SERVER, TRANSFORMERS, choose_engine
     from parley.engines.sources import resolve_source
 
     model = settings.model
     engine: str = model.engine
     if engine in ("auto", LLAMA_SERVER):
-        engine = choose_engine(engine, resolve_source(model.source), concurrent=concurrent)
+        engine = choose_engine(engine, resolve_source(model.source))
     torch_needed = settings.retrieval.enabled or settings.moderation.moderator != "none"
     return plan_threads(
         settings.threads,
@@ -252,21 +250,20 @@ def thread_plan(settings: Settings, *, concurrent: bool = False) -> ThreadPlan:
 
 
 def build_service(
-    settings: Settings, *, progress: bool = True, sessions: bool = True, concurrent: bool = False
+    settings: Settings, *, progress: bool = True, sessions: bool = True
 ) -> ChatService:
     """The chat service the settings describe: engine, format, store, retrieval, moderation.
 
     `sessions=False` builds no session store: requests then carry their history (the
-    terminal chat keeps its own). `concurrent`: many users at once (the HTTP server), which
-    picks llama.cpp's own server for GGUF models under engine `auto`."""
+    terminal chat keeps its own)."""
     from parley.sessions.factory import STORES
 
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     # One embedder per model serves retrieval, the classifier moderator and the domain guard.
     shared = shared_for(settings, progress=progress)
-    plan = thread_plan(settings, concurrent=concurrent)
+    plan = thread_plan(settings)
     engine_settings = settings.model.model_copy(update={"threads": plan.engine})
-    engine = build_engine(engine_settings, shared=shared, concurrent=concurrent)
+    engine = build_engine(engine_settings, shared=shared)
     shared.engine = engine
     prompt_format = build_format(
         settings.model.format,

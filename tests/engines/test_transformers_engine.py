@@ -1,5 +1,6 @@
 import logging
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -100,6 +101,9 @@ def test_quantised_loading_needs_a_gpu():
 
 
 def test_gguf_falls_back_to_transformers_with_a_notice(monkeypatch, caplog):
+    from parley.engines import llama_server
+
+    monkeypatch.setattr(llama_server, "find_llama_server", lambda explicit: None)
     monkeypatch.setattr(factory, "llama_cpp_available", lambda: False)
     source = resolve_source("smollm2-135m-instruct")
     with caplog.at_level(logging.WARNING, logger="parley"):
@@ -108,6 +112,12 @@ def test_gguf_falls_back_to_transformers_with_a_notice(monkeypatch, caplog):
     assert "llama-cpp-python is not installed" in caplog.records[0].getMessage()
 
 
-def test_auto_uses_llama_cpp_for_gguf_when_installed():
+def test_auto_prefers_llama_server_then_llama_cpp_for_gguf(monkeypatch):
     pytest.importorskip("llama_cpp")
-    assert factory.choose_engine("auto", resolve_source("smollm2-135m-instruct")) == "llama.cpp"
+    from parley.engines import llama_server
+
+    source = resolve_source("smollm2-135m-instruct")
+    monkeypatch.setattr(llama_server, "find_llama_server", lambda explicit: Path("/bin/true"))
+    assert factory.choose_engine("auto", source) == "llama-server"
+    monkeypatch.setattr(llama_server, "find_llama_server", lambda explicit: None)
+    assert factory.choose_engine("auto", source) == "llama.cpp"

@@ -79,7 +79,7 @@ def eval_answers(
         # The engine `parley serve` runs (llama-server for a GGUF where set-up built it), so
         # the figures are those of the served answers: the in-process engine's differ in the
         # last bits of its arithmetic, and a 135M model's greedy answers flip with them.
-        service = build_service(settings, sessions=False, concurrent=True)
+        service = build_service(settings, sessions=False)
     except (OSError, ValueError, RuntimeError) as exc:
         fail(f"could not build the chat pipeline: {exc}")
     from rich.progress import Progress
