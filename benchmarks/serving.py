@@ -208,10 +208,10 @@ def run_levels(url: str, levels: list[int], rounds: int, body) -> list[dict[str,
 def served_gguf() -> Path:
     """The file Parley's llama.cpp engines run for the default (its Q8_0 copy), so that both
     servers run the same weights in the same storage."""
-    from parley.engines.gguf_files import cpu_copy
-    from parley.engines.sources import resolve_source
+    from parley.engines.gguf_files import gguf_source
+    from parley.engines.settings import ModelSettings
 
-    path = cpu_copy(resolve_source("smollm2-135m-instruct")).path
+    path = gguf_source(ModelSettings()).path
     assert path is not None
     return path
 
@@ -414,26 +414,30 @@ def main() -> None:
         "max_tokens": args.max_tokens,
     }
 
-    def measure(name: str, run: Callable[[], dict[str, Any]]) -> None:
+    def measure(name: str, run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        """`run()`'s figures under `name` in the report (the last run's), or none if left out."""
         if args.only and name not in args.only:
-            return
+            return {}
         report[name] = run()
         print(json.dumps({name: report[name]}), file=sys.stderr, flush=True)  # progress
+        return {name: report[name]}
 
     runs: list[dict[str, Any]] = []
     for _ in range(args.repeats):
         # Alternating bare and Parley spreads a slow spell of the machine over both.
-        before = dict(report)
-        measure("bare_llama_server", lambda: bare_server(args, workdir))
-        measure(
-            "parley_moderation_on",
-            lambda: parley_server(args, workdir, "parley-mod", engine="auto", moderation=True),
+        runs.append(
+            measure("bare_llama_server", lambda: bare_server(args, workdir))
+            | measure(
+                "parley_moderation_on",
+                lambda: parley_server(args, workdir, "parley-mod", engine="auto", moderation=True),
+            )
+            | measure(
+                "parley_moderation_off",
+                lambda: parley_server(
+                    args, workdir, "parley-nomod", engine="auto", moderation=False
+                ),
+            )
         )
-        measure(
-            "parley_moderation_off",
-            lambda: parley_server(args, workdir, "parley-nomod", engine="auto", moderation=False),
-        )
-        runs.append({key: value for key, value in report.items() if before.get(key) is not value})
     if args.repeats > 1:
         report["runs"] = runs
     if not args.quick:

@@ -14,13 +14,18 @@ file's size on disk and in memory (145 MB instead of 92 MB for the default).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from parley.embedded import machine_cache_dir
-from parley.engines.sources import ModelSource
+from parley.engines.sources import ModelSource, resolve_source
+
+if TYPE_CHECKING:
+    from parley.engines.settings import ModelSettings
 
 log = logging.getLogger("parley")
 
@@ -34,13 +39,21 @@ name, type and offset; hashing a whole multi-GB model would cost seconds per sta
 
 def gguf_metadata(path: Path) -> dict[str, str]:
     """A GGUF file's metadata (key -> value as text), read without loading its weights."""
+    stat = path.stat()
+    return dict(_read_metadata(str(path.resolve()), stat.st_size, stat.st_mtime_ns))
+
+
+@functools.lru_cache(maxsize=16)
+def _read_metadata(path: str, size: int, mtime_ns: int) -> dict[str, str]:
+    # Cached per file version: a start reads it for the thread plan, the copy and the window,
+    # and a vocab-only load costs 70-200 ms.
     from llama_cpp import Llama
     from llama_cpp._utils import suppress_stdout_stderr
 
     # A vocab-only load reads the metadata without the weights (gguf's reader would page in
     # every tensor); its context warns about a zero training length, which is irrelevant here.
     with suppress_stdout_stderr(disable=False):
-        probe = Llama(str(path), vocab_only=True, verbose=False)
+        probe = Llama(path, vocab_only=True, verbose=False)
     metadata = dict(probe.metadata)
     del probe
     return metadata
@@ -53,36 +66,45 @@ def gguf_context_length(path: Path, default: int = 2048) -> int:
     return int(length) if length else default
 
 
+def gguf_source(settings: ModelSettings) -> ModelSource:
+    """`settings.source` resolved as the llama.cpp engines run it: a Q4_1 GGUF's Q8_0 copy
+    where `settings.q8_0_copy` is on."""
+    source = resolve_source(settings.source)
+    return cpu_copy(source) if settings.q8_0_copy else source
+
+
 def cpu_copy(source: ModelSource, *, root: Path | None = None) -> ModelSource:
     """`source`, or its Q8_0 copy (made once, kept in `root`, by default the machine's cache)
     when it is a Q4_1 GGUF and llama-cpp-python, which converts it, is installed."""
     if not source.is_gguf or source.path is None:
         return source
+    target = copy_path(source.path, root)
+    if target.is_file():  # only ever made from a Q4_1 file with this content
+        return ModelSource(source.spec, source.kind, target)
     try:
         file_type = int(gguf_metadata(source.path).get("general.file_type", -1))
-    except ImportError:  # llama-cpp-python (an optional extra) reads and converts it
-        return source
-    except (ValueError, RuntimeError):  # metadata llama.cpp cannot read: let the engine say
+    except (ImportError, ValueError, RuntimeError):
+        # No llama-cpp-python (an optional extra) to read and convert it, or metadata that
+        # llama.cpp cannot read: serve it as it is and let the engine say what is wrong.
         return source
     if file_type != Q4_1_FILE_TYPE:
         return source
-    target = copy_path(source.path, root)
-    if not target.is_file():
-        try:
-            _convert(source.path, target)
-        except OSError as exc:  # a full or read-only cache: serve the original, slower
-            log.warning("no Q8_0 copy of %s (%s); serving the Q4_1 file", source.path, exc)
-            return source
+    try:
+        _convert(source.path, target)
+    except OSError as exc:  # a full or read-only cache: serve the original, slower
+        log.warning("no Q8_0 copy of %s (%s); serving the Q4_1 file", source.path, exc)
+        return source
     return ModelSource(source.spec, source.kind, target)
 
 
 def copy_path(path: Path, root: Path | None = None) -> Path:
     """Where the copy of `path` lives: keyed by the recipe and the file's content (its size,
     head and tail: a reinstalled package's identical file finds its copy, an edited one not)."""
-    digest = hashlib.sha256(f"{COPY_RECIPE}:{path.stat().st_size}:".encode())
+    size = path.stat().st_size
+    digest = hashlib.sha256(f"{COPY_RECIPE}:{size}:".encode())
     with path.open("rb") as handle:
         digest.update(handle.read(KEY_SAMPLE_BYTES))
-        handle.seek(max(0, path.stat().st_size - KEY_SAMPLE_BYTES))
+        handle.seek(max(0, size - KEY_SAMPLE_BYTES))
         digest.update(handle.read(KEY_SAMPLE_BYTES))
     key = digest.hexdigest()[:16]
     stem = path.name.removesuffix(".gguf")

@@ -31,9 +31,8 @@ import httpx
 
 from parley.embedded import machine_cache_dir
 from parley.engines.base import EngineError, EngineUnavailable
-from parley.engines.gguf_files import cpu_copy, gguf_context_length
+from parley.engines.gguf_files import gguf_context_length, gguf_source
 from parley.engines.openai_engine import OpenAIEngine
-from parley.engines.sources import resolve_source
 from parley.engines.upstream import UpstreamClient
 
 if TYPE_CHECKING:
@@ -282,9 +281,7 @@ class LlamaServerEngine(OpenAIEngine):
     ) -> LlamaServerEngine:
         """Start llama-server on `settings.source` (a GGUF) and connect to it."""
         data_dir = shared.data_dir if shared is not None else None
-        source = resolve_source(settings.source)
-        if settings.q8_0_copy:
-            source = cpu_copy(source)
+        source = gguf_source(settings)
         if not source.is_gguf or source.path is None:
             raise EngineError(
                 f"the llama-server engine needs a .gguf model, got {source.spec!r}; "

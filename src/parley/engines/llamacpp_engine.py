@@ -12,9 +12,9 @@ from collections.abc import Generator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from parley.engines.base import ChatEngine, EngineError, TokenPiece
-from parley.engines.gguf_files import cpu_copy, gguf_context_length
+from parley.engines.gguf_files import gguf_context_length, gguf_source
 from parley.engines.params import GenerationParams
-from parley.engines.sources import ModelSource, resolve_source
+from parley.engines.sources import ModelSource
 
 if TYPE_CHECKING:
     from parley.engines.settings import ModelSettings
@@ -40,8 +40,7 @@ class LlamaCppEngine(ChatEngine):
     @classmethod
     def from_settings(cls, settings: ModelSettings, *, shared: Shared) -> LlamaCppEngine:
         """Load `settings.source` (a GGUF file or an embedded GGUF default)."""
-        source = resolve_source(settings.source)
-        return cls(cpu_copy(source) if settings.q8_0_copy else source, settings)
+        return cls(gguf_source(settings), settings)
 
     def __init__(self, source: ModelSource, settings: ModelSettings) -> None:
         if not source.is_gguf or source.path is None:
