@@ -3,7 +3,9 @@
 Measures, at 1/2/4/8 concurrent clients streaming chat completions:
 - bare `llama-server` (the binary set-up built, `--parallel 8`, all cores), no pipeline;
 - Parley's server on its default engine for `parley serve` (the managed llama-server), with
-  moderation (classifier, in and out) on, and off; retrieval off;
+  moderation (classifier, in and out) on, and off; retrieval off. The three run at once and
+  each level is measured on them back to back (`--repeats` times), so each ratio compares
+  figures taken a few seconds apart;
 - Parley's server on the in-process llama.cpp engine, moderation on (the engine before);
 then time to first token p50/p95, aggregate tokens/s, and the peak RSS of the server's process
 tree; and a 64-token grounded answer (retrieval + moderation) end to end, p50/p95. Also one
@@ -22,7 +24,9 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +81,17 @@ GROUNDED = [
     "Explain what the immune system does.",
     "Describe the rise and fall of the Ottoman Empire.",
 ]
+
+
+@dataclass(frozen=True)
+class Server:
+    """A running server to measure: where it answers, its process, what it is sent."""
+
+    name: str
+    url: str
+    pid: int
+    body: Callable[[int], dict[str, Any]]
+    about: dict[str, Any]
 
 
 def grounded_questions(count: int) -> list[str]:
@@ -200,11 +215,6 @@ def chat_body(max_tokens: int, **extra: Any) -> Callable[[int], dict[str, Any]]:
     return body
 
 
-def run_levels(url: str, levels: list[int], rounds: int, body) -> list[dict[str, Any]]:
-    load(url, 1, 1, body)  # warm-up: first prompt processing, caches
-    return [load(url, clients, rounds, body) for clients in levels]
-
-
 def served_gguf() -> Path:
     """The file Parley's llama.cpp engines run for the default (its Q8_0 copy), so that both
     servers run the same weights in the same storage."""
@@ -216,12 +226,14 @@ def served_gguf() -> Path:
     return path
 
 
-def bare_server(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+@contextmanager
+def bare_server(args: argparse.Namespace, workdir: Path) -> Iterator[Server]:
+    """Bare llama-server on the file Parley serves, `--parallel` the highest level."""
     from parley.engines.llama_server import find_llama_server, server_arguments
 
     binary = find_llama_server(None)
     if binary is None:
-        return {"skipped": "llama-server is not built (scripts/setup.sh)"}
+        raise SystemExit("llama-server is not built (scripts/setup.sh)")
     port = free_port()
     cores = os.cpu_count() or 1
     arguments = server_arguments(
@@ -234,15 +246,16 @@ def bare_server(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     command = [str(binary), *arguments, "--host", "127.0.0.1", "--port", str(port)]
     url = f"http://127.0.0.1:{port}"
     with running_server(command, url, log=workdir / "bare.log", ready_path="/health") as process:
-        rss = PeakRss(process.pid)
-        levels = run_levels(url, args.levels, args.rounds, chat_body(args.max_tokens))
-        return {
-            "flags": f"--parallel {max(args.levels)} -t {cores}",
-            "levels": levels,
-            "peak_rss_mb": rss.stop(),
-        }
+        yield Server(
+            "bare_llama_server",
+            url,
+            process.pid,
+            chat_body(args.max_tokens),
+            {"flags": f"--parallel {max(args.levels)} -t {cores}"},
+        )
 
 
+@contextmanager
 def parley_server(
     args: argparse.Namespace,
     workdir: Path,
@@ -251,7 +264,8 @@ def parley_server(
     engine: str,
     moderation: bool,
     grounded: bool = False,
-) -> dict[str, Any]:
+) -> Iterator[Server]:
+    """Parley's server on `engine`, moderation on or off, retrieval only when `grounded`."""
     port = free_port()
     config = workdir / f"{name}.toml"
     # The user's data dir by default: the default KB and the cached moderation head are there.
@@ -268,16 +282,54 @@ def parley_server(
     url = f"http://127.0.0.1:{port}"
     with running_server(command, url, log=workdir / f"{name}.log", env=env) as process:
         health = httpx.get(f"{url}/health", timeout=10).json()
-        rss = PeakRss(process.pid)
-        if grounded:
-            result = grounded_answers(url, args)
-        else:
-            result = {
-                "levels": run_levels(
-                    url, args.levels, args.rounds, chat_body(args.max_tokens, retrieval=False)
-                )
-            }
-        return {"engine": health.get("engine"), **result, "peak_rss_mb": rss.stop()}
+        body = chat_body(args.max_tokens, retrieval=False)
+        yield Server(name, url, process.pid, body, {"engine": health.get("engine")})
+
+
+def measure_levels(args: argparse.Namespace, servers: list[Server]) -> dict[str, Any]:
+    """Every level on every server, the servers back to back within each level and round, so
+    that a slow spell of the shared machine falls on all of them (a server's levels measured
+    minutes apart from another's drifted by 10-20% here). Returns each server's levels, peak
+    RSS and its ratio to the first server per level and round."""
+    rss = {server.name: PeakRss(server.pid) for server in servers}
+    for server in servers:
+        load(server.url, 1, 1, server.body)  # warm-up: first prompt processing, caches
+    samples: dict[str, dict[int, list[dict[str, Any]]]] = {s.name: {} for s in servers}
+    for _ in range(args.repeats):
+        for clients in args.levels:
+            for server in servers:
+                figures = load(server.url, clients, args.rounds, server.body)
+                samples[server.name].setdefault(clients, []).append(figures)
+    report: dict[str, Any] = {}
+    for server in servers:
+        levels = [merged(runs) for runs in samples[server.name].values()]
+        report[server.name] = {
+            **server.about,
+            "levels": levels,
+            "peak_rss_mb": rss[server.name].stop(),
+        }
+    return report
+
+
+def merged(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """One level's repeats: the median of each figure, and every run's aggregate tokens/s."""
+    out = dict(runs[0])
+    for key in ("ttft_ms_p50", "ttft_ms_p95", "aggregate_tok_s"):
+        out[key] = round(statistics.median(run[key] for run in runs), 1)
+    out["requests"] = sum(run["requests"] for run in runs)
+    out["tokens"] = sum(run["tokens"] for run in runs)
+    out["errors"] = [e for run in runs for e in run["errors"]][:3]
+    if len(runs) > 1:
+        out["aggregate_tok_s_runs"] = [run["aggregate_tok_s"] for run in runs]
+    return out
+
+
+def grounded_run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+    with parley_server(
+        args, workdir, "parley-grounded", engine="auto", moderation=True, grounded=True
+    ) as server:
+        rss = PeakRss(server.pid)
+        return {**server.about, **grounded_answers(server.url, args), "peak_rss_mb": rss.stop()}
 
 
 def grounded_answers(url: str, args: argparse.Namespace) -> dict[str, Any]:
@@ -374,6 +426,9 @@ def single_stream(args: argparse.Namespace) -> dict[str, Any]:
     return out
 
 
+PARLEY_SERVERS = {"parley_moderation_on": True, "parley_moderation_off": False}
+"""Parley's servers measured beside bare llama-server, by whether moderation is on."""
+
 MEASUREMENTS = (
     "bare_llama_server",
     "parley_moderation_on",
@@ -392,8 +447,9 @@ def main() -> None:
         "--repeats",
         type=int,
         default=1,
-        help="run bare and Parley (moderation on, off) this many times, alternating, and report "
-        "each run's ratios and their median (single runs on a shared machine vary by ~10%%)",
+        help="measure each level this many times, bare and Parley (moderation on, off) back to "
+        "back each time, and report each repeat's ratios and their median (single runs on a "
+        "shared machine vary by 10-20%%)",
     )
     parser.add_argument("--levels", type=int, nargs="+", default=[1, 2, 4, 8])
     parser.add_argument("--data-dir", type=Path, help="Parley data dir (the default KB index)")
@@ -414,75 +470,70 @@ def main() -> None:
         "max_tokens": args.max_tokens,
     }
 
-    def measure(name: str, run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-        """`run()`'s figures under `name` in the report (the last run's), or none if left out."""
+    def measure(name: str, run: Callable[[], dict[str, Any]]) -> None:
+        """`run()`'s figures under `name` in the report, unless `--only` leaves it out."""
         if args.only and name not in args.only:
-            return {}
+            return
         report[name] = run()
         print(json.dumps({name: report[name]}), file=sys.stderr, flush=True)  # progress
-        return {name: report[name]}
 
-    runs: list[dict[str, Any]] = []
-    for _ in range(args.repeats):
-        # Alternating bare and Parley spreads a slow spell of the machine over both.
-        runs.append(
-            measure("bare_llama_server", lambda: bare_server(args, workdir))
-            | measure(
-                "parley_moderation_on",
-                lambda: parley_server(args, workdir, "parley-mod", engine="auto", moderation=True),
-            )
-            | measure(
-                "parley_moderation_off",
-                lambda: parley_server(
-                    args, workdir, "parley-nomod", engine="auto", moderation=False
-                ),
-            )
-        )
-    if args.repeats > 1:
-        report["runs"] = runs
+    def serving() -> dict[str, Any]:
+        """Bare (the reference, always) and the Parley servers asked for, all up at once."""
+        with ExitStack() as stack:
+            servers = [stack.enter_context(bare_server(args, workdir))]
+            for name, moderation in PARLEY_SERVERS.items():
+                if not args.only or name in args.only:
+                    server = parley_server(
+                        args, workdir, name, engine="auto", moderation=moderation
+                    )
+                    servers.append(stack.enter_context(server))
+            return measure_levels(args, servers)
+
+    if not args.only or {"bare_llama_server", *PARLEY_SERVERS} & set(args.only):
+        for name, figures in serving().items():
+            measure(name, lambda figures=figures: figures)
     if not args.quick:
-        measure(
-            "parley_in_process_moderation_on",
-            lambda: parley_server(
-                args, workdir, "parley-inproc", engine="llama.cpp", moderation=True
-            ),
-        )
+
+        def in_process() -> dict[str, Any]:
+            with parley_server(
+                args, workdir, "parley_in_process", engine="llama.cpp", moderation=True
+            ) as server:
+                return measure_levels(args, [server])["parley_in_process"]
+
+        measure("parley_in_process_moderation_on", in_process)
         measure("single_stream_engines", lambda: single_stream(args))
     if not args.no_grounded:
-        measure(
-            "grounded_64_tokens",
-            lambda: parley_server(
-                args, workdir, "parley-grounded", engine="auto", moderation=True, grounded=True
-            ),
-        )
-    report["ratios"] = ratios(runs)
+        measure("grounded_64_tokens", lambda: grounded_run(args, workdir))
+    report["ratios"] = ratios(report)
     report["load_average_after"] = os.getloadavg()
     print(json.dumps(report, indent=2))
 
 
-def ratios(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """Parley (moderation on) against bare at 1/4/8 clients, and its 4-client gain; with
-    several runs, each run's figure and their median."""
+def ratios(report: dict[str, Any]) -> dict[str, Any]:
+    """Parley (moderation on, and off) against bare at each level, per repeat (measured back
+    to back) and their median; and Parley's 4-client gain over one client."""
 
-    def rates(run: dict[str, Any], key: str) -> dict[int, float]:
-        levels = run.get(key, {}).get("levels", [])
-        return {level["clients"]: level["aggregate_tok_s"] for level in levels}
+    def runs(name: str) -> dict[int, list[float]]:
+        levels = report.get(name, {}).get("levels", [])
+        return {
+            level["clients"]: level.get("aggregate_tok_s_runs", [level["aggregate_tok_s"]])
+            for level in levels
+        }
 
-    per_run: dict[str, list[float]] = {}
-    for run in runs:
-        bare, mod = rates(run, "bare_llama_server"), rates(run, "parley_moderation_on")
-        for clients in (1, 4, 8):
-            if bare.get(clients) and mod.get(clients):
-                key = f"parley_mod_on_vs_bare_{clients}"
-                per_run.setdefault(key, []).append(round(mod[clients] / bare[clients], 2))
-        if mod.get(4) and mod.get(1):
-            per_run.setdefault("parley_mod_on_4_vs_1", []).append(round(mod[4] / mod[1], 2))
-    if len(runs) == 1:
-        return {key: values[0] for key, values in per_run.items()}
-    return {
-        key: {"median": round(statistics.median(values), 2), "runs": values}
-        for key, values in per_run.items()
-    }
+    bare = runs("bare_llama_server")
+    out: dict[str, Any] = {}
+    for name, label in (("parley_moderation_on", "mod_on"), ("parley_moderation_off", "mod_off")):
+        parley = runs(name)
+        for clients in sorted(set(bare) & set(parley)):
+            paired = [round(p / b, 2) for p, b in zip(parley[clients], bare[clients], strict=True)]
+            out[f"parley_{label}_vs_bare_{clients}"] = {
+                "median": round(statistics.median(paired), 2),
+                "runs": paired,
+            }
+        if 1 in parley and 4 in parley:
+            gain = statistics.median(parley[4]) / statistics.median(parley[1])
+            out[f"parley_{label}_4_vs_1"] = round(gain, 2)
+    return out
 
 
 if __name__ == "__main__":
