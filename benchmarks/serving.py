@@ -289,8 +289,8 @@ def parley_server(
 def measure_levels(args: argparse.Namespace, servers: list[Server]) -> dict[str, Any]:
     """Every level on every server, the servers back to back within each level and round, so
     that a slow spell of the shared machine falls on all of them (a server's levels measured
-    minutes apart from another's drifted by 10-20% here). Returns each server's levels, peak
-    RSS and its ratio to the first server per level and round."""
+    minutes apart from another's drifted by 10-20% here). Returns each server's levels (each
+    repeat's tokens/s among them, for `ratios`) and peak RSS, by server name."""
     rss = {server.name: PeakRss(server.pid) for server in servers}
     for server in servers:
         load(server.url, 1, 1, server.body)  # warm-up: first prompt processing, caches
@@ -489,8 +489,10 @@ def main() -> None:
                     servers.append(stack.enter_context(server))
             return measure_levels(args, servers)
 
+    served: dict[str, Any] = {}
     if not args.only or {"bare_llama_server", *PARLEY_SERVERS} & set(args.only):
-        for name, figures in serving().items():
+        served = serving()
+        for name, figures in served.items():
             measure(name, lambda figures=figures: figures)
     if not args.quick:
 
@@ -504,17 +506,18 @@ def main() -> None:
         measure("single_stream_engines", lambda: single_stream(args))
     if not args.no_grounded:
         measure("grounded_64_tokens", lambda: grounded_run(args, workdir))
-    report["ratios"] = ratios(report)
+    # From every server measured: bare is the reference even when `--only` leaves its figures out.
+    report["ratios"] = ratios(served)
     report["load_average_after"] = os.getloadavg()
     print(json.dumps(report, indent=2))
 
 
-def ratios(report: dict[str, Any]) -> dict[str, Any]:
+def ratios(served: dict[str, Any]) -> dict[str, Any]:
     """Parley (moderation on, and off) against bare at each level, per repeat (measured back
     to back) and their median; and Parley's 4-client gain over one client."""
 
     def runs(name: str) -> dict[int, list[float]]:
-        levels = report.get(name, {}).get("levels", [])
+        levels = served.get(name, {}).get("levels", [])
         return {
             level["clients"]: level.get("aggregate_tok_s_runs", [level["aggregate_tok_s"]])
             for level in levels
