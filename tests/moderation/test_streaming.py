@@ -122,3 +122,41 @@ def test_real_classifier_cuts_a_harmful_reply(classifier):
     assert step.cut
     assert shown == "I understand you are upset. "
     assert "help" in (step.refusal or "").lower()  # self-harm refusal points to help
+
+
+class TogetherModerator(KeywordModerator):
+    """Harmful only as a whole: "cheat the meter" plus "the trick is"; a sentence with
+    "meter" alone is doubtful (P not casual 0.2), everything else confidently casual."""
+
+    def moderate(self, text, role="user"):
+        self.seen.append(text)
+        if "meter" in text and "trick" in text:
+            scores = {lb: float(lb is Label.NEEDS_INTERVENTION) for lb in Label}
+        elif "meter" in text:
+            scores = {lb: 0.0 for lb in Label} | {Label.CASUAL: 0.8, Label.NEEDS_CAUTION: 0.2}
+        else:
+            scores = {lb: float(lb is Label.CASUAL) for lb in Label}
+        return ModerationResult.from_scores(scores)
+
+
+def test_whole_reply_is_checked_again_only_when_a_sentence_was_in_doubt():
+    settings = ModerationSettings(stream_min_words=0, stream_recheck_from=0.05)
+    words = lambda text: [w + " " for w in text.split(" ")]  # noqa: E731
+
+    moderator = TogetherModerator()
+    checker = StreamingChecker.from_settings(moderator, Policy(settings))
+    shown, final = stream(checker, words("Paris is in France. It is big. It has museums."))
+    assert not final.cut and shown.strip() == "Paris is in France. It is big. It has museums."
+    assert len(moderator.seen) == 3  # the three sentences; no second look
+
+    moderator = TogetherModerator()
+    checker = StreamingChecker.from_settings(moderator, Policy(settings))
+    shown, final = stream(checker, words("Happy to help you cheat the meter! The trick is"))
+    assert final.cut  # the doubtful first sentence sent the whole reply to a second look
+    assert moderator.seen[-1].strip() == "Happy to help you cheat the meter! The trick is"
+
+    moderator = TogetherModerator()
+    always = ModerationSettings(stream_min_words=0, stream_recheck_from=0.0)
+    checker = StreamingChecker.from_settings(moderator, Policy(always))
+    stream(checker, words("Paris is in France. It is big."))
+    assert len(moderator.seen) == 3  # two sentences, then the whole reply

@@ -14,6 +14,7 @@ from itertools import pairwise
 from typing import Literal
 
 from parley.moderation.base import Moderator
+from parley.moderation.labels import Label
 from parley.moderation.policy import Decision, Policy
 from parley.moderation.settings import Action
 
@@ -48,6 +49,7 @@ class StreamingChecker:
         granularity: Literal["sentence", "tokens"] = "sentence",
         every_tokens: int = 24,
         min_words: int = 0,
+        recheck_from: float = 0.0,
     ) -> None:
         self.moderator = moderator
         self.policy = policy
@@ -56,6 +58,9 @@ class StreamingChecker:
         self.min_words = min_words
         """With sentence granularity: after the first sentence, sentences wait until this many
         words are pending, then are checked (each on its own) in one batch."""
+        self.recheck_from = recheck_from
+        """`finish` checks the whole reply again only when some unit's probability of not
+        being casual reached this (0: always)."""
         self.text = ""
         """The whole reply so far."""
         self.released = 0
@@ -65,6 +70,8 @@ class StreamingChecker:
         self.cut = False
         self._units_checked = 0
         self._last_decision: Decision | None = None
+        self._most_doubt = 0.0
+        """The highest probability of not being casual among the units checked."""
 
     @classmethod
     def from_settings(cls, moderator: Moderator, policy: Policy) -> StreamingChecker:
@@ -75,6 +82,7 @@ class StreamingChecker:
             granularity=s.stream_check,
             every_tokens=s.stream_every_tokens,
             min_words=s.stream_min_words,
+            recheck_from=s.stream_recheck_from,
         )
 
     def feed(self, piece: str) -> StreamStep:
@@ -91,8 +99,11 @@ class StreamingChecker:
         step = self._check(self._ready_units(final=True))
         if step.cut:
             return step
-        if self._units_checked == 1 and self._last_decision is not None:
-            # All text is released by now, so one checked unit held all of it: no second look.
+        if self._last_decision is not None and (
+            self._units_checked == 1 or self._most_doubt < self.recheck_from
+        ):
+            # One checked unit held all the text (it is all released by now), or every unit
+            # was confidently casual: no second look.
             decision = self._last_decision
         else:
             decision = self._decide(self.text)
@@ -138,6 +149,7 @@ class StreamingChecker:
                     return self._cut(decision)
                 self._units_checked += 1
                 self._last_decision = decision
+                self._most_doubt = max(self._most_doubt, 1.0 - result.probability(Label.CASUAL))
         if not ends:
             return StreamStep()
         self.released += ends[-1]
