@@ -160,3 +160,33 @@ def test_whole_reply_is_checked_again_only_when_a_sentence_was_in_doubt():
     checker = StreamingChecker.from_settings(moderator, Policy(always))
     stream(checker, words("Paris is in France. It is big."))
     assert len(moderator.seen) == 3  # two sentences, then the whole reply
+
+
+def test_a_cautioned_sentence_or_token_windows_always_get_the_second_look():
+    # A sentence the policy cautions gets the whole reply checked again whatever the
+    # threshold, so that check's decision (and its note) is the reply's.
+    class CautionModerator(TogetherModerator):
+        def moderate(self, text, role="user"):
+            if "dose" not in text:
+                return super().moderate(text, role)
+            self.seen.append(text)
+            scores = {lb: 0.0 for lb in Label} | {Label.CASUAL: 0.4, Label.NEEDS_CAUTION: 0.6}
+            return ModerationResult.from_scores(scores)
+
+    words = lambda text: [w + " " for w in text.split(" ")]  # noqa: E731
+    settings = ModerationSettings(
+        stream_min_words=0,
+        stream_recheck_from=1.0,
+        output_policy={"needs caution": "caution"},
+    )
+    moderator = CautionModerator()
+    checker = StreamingChecker.from_settings(moderator, Policy(settings))
+    _, final = stream(checker, words("Take the usual dose. It is fine."))
+    assert moderator.seen[-1].strip() == "Take the usual dose. It is fine."
+    assert final.note == settings.caution_note
+
+    moderator = TogetherModerator()
+    tokens = ModerationSettings(stream_check="tokens", stream_every_tokens=3)
+    checker = StreamingChecker.from_settings(moderator, Policy(tokens))
+    stream(checker, words("one two three four five six"))
+    assert moderator.seen[-1].strip() == "one two three four five six"

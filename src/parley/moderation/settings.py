@@ -185,8 +185,9 @@ class ModerationSettings(BaseModel):
     once."""
     stream_recheck_from: float = Field(default=0.05, ge=0.0, le=1.0)
     """The reply is checked again as a whole when it ends (sentences harmless alone can be
-    harmful together), unless every sentence was confidently casual: none reached this
-    probability of not being casual. On every multi-sentence bot text of Parley's set (110),
+    harmful together), unless every sentence was allowed and confidently casual: none reached
+    this probability of not being casual (`stream_check = "sentence"` only; token windows
+    always get the second look). On every multi-sentence bot text of Parley's set (110),
     the whole-reply check cut 2 that no sentence cut, whose most doubtful sentence scored
     0.13; at 0.05 it still runs for those and skips 85 of 103 harmless replies, about a third
     of the output check's encoder work. 0: always check the whole reply."""

@@ -3,7 +3,8 @@
 The server feeds each generated piece to `feed`; it gets back the text that is now safe to
 show. Text is released only after the unit it belongs to (a sentence, or N tokens) passed the
 policy, so a blocked sentence is never shown: the stream is cut with the refusal instead.
-`finish` checks the whole reply once more (context can make harmless parts harmful together).
+`finish` checks the whole reply once more (context can make harmless parts harmful together)
+unless a sentence-by-sentence check found every sentence confidently casual (`recheck_from`).
 """
 
 from __future__ import annotations
@@ -59,8 +60,9 @@ class StreamingChecker:
         """With sentence granularity: after the first sentence, sentences wait until this many
         words are pending, then are checked (each on its own) in one batch."""
         self.recheck_from = recheck_from
-        """`finish` checks the whole reply again only when some unit's probability of not
-        being casual reached this (0: always)."""
+        """With sentence granularity, `finish` checks the whole reply again only when some
+        sentence's probability of not being casual reached this, or one was not simply allowed
+        (0, the default here: always; the setting's default is 0.05)."""
         self.text = ""
         """The whole reply so far."""
         self.released = 0
@@ -93,17 +95,18 @@ class StreamingChecker:
         return self._check(self._ready_units(final=False))
 
     def finish(self) -> StreamStep:
-        """The reply is complete: check what is left, then the whole reply once more."""
+        """The reply is complete: check what is left, then the whole reply once more (unless
+        every sentence was confidently casual, see `recheck_from`)."""
         if self.cut:
             return StreamStep(cut=True, refusal=self.policy.refusal())
         step = self._check(self._ready_units(final=True))
         if step.cut:
             return step
-        if self._last_decision is not None and (
-            self._units_checked == 1 or self._most_doubt < self.recheck_from
-        ):
-            # One checked unit held all the text (it is all released by now), or every unit
-            # was confidently casual: no second look.
+        confident = self.granularity == "sentence" and self._most_doubt < self.recheck_from
+        if self._last_decision is not None and (self._units_checked == 1 or confident):
+            # One checked unit held all the text (it is all released by now), or every sentence
+            # was allowed and confidently casual: no second look. (Token windows cut through
+            # sentences, the case the second look is for: they always get it.)
             decision = self._last_decision
         else:
             decision = self._decide(self.text)
@@ -149,7 +152,14 @@ class StreamingChecker:
                     return self._cut(decision)
                 self._units_checked += 1
                 self._last_decision = decision
-                self._most_doubt = max(self._most_doubt, 1.0 - result.probability(Label.CASUAL))
+                # A unit the policy did not simply allow (a caution note) always gets the
+                # second look, whose decision carries the note.
+                doubt = (
+                    1.0 - result.probability(Label.CASUAL)
+                    if decision.action is Action.ALLOW
+                    else 1.0
+                )
+                self._most_doubt = max(self._most_doubt, doubt)
         if not ends:
             return StreamStep()
         self.released += ends[-1]
