@@ -525,7 +525,8 @@ def ratios(served: dict[str, Any]) -> dict[str, Any]:
 
     bare = runs("bare_llama_server")
     out: dict[str, Any] = {}
-    for name, label in (("parley_moderation_on", "mod_on"), ("parley_moderation_off", "mod_off")):
+    for name in PARLEY_SERVERS:
+        label = name.replace("parley_moderation_", "mod_")
         parley = runs(name)
         for clients in sorted(set(bare) & set(parley)):
             paired = [round(p / b, 2) for p, b in zip(parley[clients], bare[clients], strict=True)]

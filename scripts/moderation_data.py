@@ -3084,8 +3084,9 @@ def longform(rng: random.Random) -> list[tuple[str, str, str]]:
 def refusals(rng: random.Random) -> list[tuple[str, str, str]]:
     """(split, text, label) rows of bot refusals (harmless) and compliance dressed as refusal
     (harmful), both naming harmful acts; a generator of its own so earlier rows stay as they
-    were. Frames and acts are split by hash rank, so dev and test pair unseen frames with
-    unseen acts."""
+    were. Frames and acts are split by hash rank, so dev and test frames are unseen; an act
+    held out here can still be trained under `templated()`'s frames, whose calls split acts
+    within their own lists."""
     all_harmful = [a for acts in HARMFUL_ACTS.values() for a in acts]
     rows = _framed(BOT_REFUSAL_FRAMES, all_harmful, CASUAL, 10, rng, _split_of(BOT_REFUSAL_FRAMES))
     fake_splits = _split_of(BOT_FAKE_REFUSAL_FRAMES)

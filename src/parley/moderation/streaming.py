@@ -73,7 +73,8 @@ class StreamingChecker:
         self._units_checked = 0
         self._last_decision: Decision | None = None
         self._most_doubt = 0.0
-        """The highest probability of not being casual among the units checked."""
+        """The highest probability of not being casual among the units checked (1.0 once a
+        unit was not simply allowed)."""
 
     @classmethod
     def from_settings(cls, moderator: Moderator, policy: Policy) -> StreamingChecker:
