@@ -82,6 +82,7 @@ def test_evaluation_parts_cover_their_kinds():
     obfuscated = load_shipped("obfuscated")
     kinds = {e.kind for e in obfuscated}
     assert {"spaced", "leet", "homoglyph", "es", "fr", "de", "it", "pt", "nl"} <= kinds
+    assert "languages, unseen acts" in kinds
     overrefusal = load_shipped("overrefusal")
     safe = [e for e in overrefusal if e.kind == "safe"]
     assert len(safe) >= 50 and all(e.label is Label.CASUAL for e in safe)

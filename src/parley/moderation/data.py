@@ -70,10 +70,10 @@ SHIPPED_PARTS: dict[str, tuple[str, ...]] = {
     "output": ("output",),
 }
 """Parts of Parley's set by name -> their files (`parley_moderation.<file>.jsonl`). The
-templated files come from `scripts/moderation_data.py` and are split by template, so dev and
-test phrasings never occur in train. `overrefusal` (safe prompts that look unsafe, with unsafe
-contrasts), `obfuscated` (spacing, leetspeak, homoglyphs, six other languages) and `output`
-(bot text) are evaluation-only."""
+templated files come from `scripts/moderation_data.py` and are split by template and act, so
+dev and test phrasings and acts never occur in train. `overrefusal` (safe prompts that look
+unsafe, with unsafe contrasts), `obfuscated` (spacing, leetspeak, homoglyphs, six other
+languages) and `output` (bot text) are evaluation-only."""
 
 
 def shipped_part_paths(name: str) -> list[Path]:
