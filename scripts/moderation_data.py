@@ -3283,6 +3283,8 @@ def _act_splits(groups: dict[str, list[str]]) -> dict[str, str]:
 
 
 ACT_SPLITS = _act_splits(HARMFUL_ACTS) | _act_splits(SAFE_ACTS)
+ALL_HARMFUL_ACTS = [a for acts in HARMFUL_ACTS.values() for a in acts]
+ALL_SAFE_ACTS = [a for acts in SAFE_ACTS.values() for a in acts]
 
 
 def _framed(
@@ -3347,16 +3349,14 @@ def _sentences_split(
 
 def templated(rng: random.Random) -> list[tuple[str, str, str]]:
     """(split, text, label) rows of the templated set."""
-    all_harmful = [a for acts in HARMFUL_ACTS.values() for a in acts]
-    all_safe = [a for acts in SAFE_ACTS.values() for a in acts]
     harm_splits = _split_of(HARMFUL_FRAMES)
     bot_splits = _split_of(BOT_HARMFUL_FRAMES)
     rows: list[tuple[str, str, str]] = []
     # Every category gets every frame at least once per split it appears in.
     for acts in HARMFUL_ACTS.values():
         rows += _framed(HARMFUL_FRAMES, acts, INTERVENTION, 1, rng, harm_splits)
-    rows += _framed(HARMFUL_FRAMES, all_harmful, INTERVENTION, 3, rng, harm_splits)
-    rows += _framed(BOT_HARMFUL_FRAMES, all_harmful, INTERVENTION, 10, rng, bot_splits)
+    rows += _framed(HARMFUL_FRAMES, ALL_HARMFUL_ACTS, INTERVENTION, 3, rng, harm_splits)
+    rows += _framed(BOT_HARMFUL_FRAMES, ALL_HARMFUL_ACTS, INTERVENTION, 10, rng, bot_splits)
     rows += _sentences(HARMFUL_SENTENCES, INTERVENTION, 4, rng)
     rows += _sentences(CAUTION_SENTENCES, CAUTION, 8, rng)
     # Harmless acts also fill the harmful frames that carry no harm of their own, in the same
@@ -3367,10 +3367,10 @@ def templated(rng: random.Random) -> list[tuple[str, str, str]]:
     safe_splits = _split_of(SAFE_FRAMES) | {f: harm_splits[f] for f in neutral}
     for acts in SAFE_ACTS.values():
         rows += _framed(safe_frames, acts, CASUAL, 2, rng, safe_splits)
-    rows += _framed(safe_frames, all_safe, CASUAL, 6, rng, safe_splits)
+    rows += _framed(safe_frames, ALL_SAFE_ACTS, CASUAL, 6, rng, safe_splits)
     bot_neutral = [f for f in BOT_HARMFUL_FRAMES if not _LOADED_FRAME.search(f)]
     bot_safe_splits = _split_of(BOT_SAFE_FRAMES) | {f: bot_splits[f] for f in bot_neutral}
-    rows += _framed(BOT_SAFE_FRAMES + bot_neutral, all_safe, CASUAL, 10, rng, bot_safe_splits)
+    rows += _framed(BOT_SAFE_FRAMES + bot_neutral, ALL_SAFE_ACTS, CASUAL, 10, rng, bot_safe_splits)
     rows += _sentences(SAFE_SENTENCES, CASUAL, 8, rng)
     # Other languages: the first half of each language's frames is trained on.
     for lang, frames in LANG_FRAMES.items():
@@ -3402,10 +3402,11 @@ def refusals(rng: random.Random) -> list[tuple[str, str, str]]:
     (harmful), both naming harmful acts; a generator of its own so earlier rows stay as they
     were. Frames and acts are split by hash rank (`ACT_SPLITS`, shared with `templated()`), so
     dev and test pair unseen frames with acts trained under no frame."""
-    all_harmful = [a for acts in HARMFUL_ACTS.values() for a in acts]
-    rows = _framed(BOT_REFUSAL_FRAMES, all_harmful, CASUAL, 10, rng, _split_of(BOT_REFUSAL_FRAMES))
+    rows = _framed(
+        BOT_REFUSAL_FRAMES, ALL_HARMFUL_ACTS, CASUAL, 10, rng, _split_of(BOT_REFUSAL_FRAMES)
+    )
     fake_splits = _split_of(BOT_FAKE_REFUSAL_FRAMES)
-    rows += _framed(BOT_FAKE_REFUSAL_FRAMES, all_harmful, INTERVENTION, 10, rng, fake_splits)
+    rows += _framed(BOT_FAKE_REFUSAL_FRAMES, ALL_HARMFUL_ACTS, INTERVENTION, 10, rng, fake_splits)
     return _dedupe(rows)
 
 
@@ -3571,6 +3572,13 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("src/parley/data/moderation"))
     parser.add_argument("--seed", type=int, default=17)
     args = parser.parse_args()
+    missing = [
+        name
+        for name in (f"parley_moderation.{part}.jsonl" for part in ("train", "dev", "test"))
+        if not (args.out / name).is_file()
+    ]
+    if missing:
+        parser.error(f"--out {args.out} lacks the hand-written parts: {', '.join(missing)}")
     rng = random.Random(args.seed)
     rows = templated(rng)
     try:

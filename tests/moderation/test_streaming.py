@@ -124,6 +124,11 @@ def test_real_classifier_cuts_a_harmful_reply(classifier):
     assert "help" in (step.refusal or "").lower()  # self-harm refusal points to help
 
 
+def words(text):
+    """`text` as word-by-word pieces, the way a model streams it."""
+    return [w + " " for w in text.split(" ")]
+
+
 class TogetherModerator(KeywordModerator):
     """Harmful only as a whole: "cheat the meter" plus "the trick is"; a sentence with
     "meter" alone is doubtful (P not casual 0.2), everything else confidently casual."""
@@ -141,7 +146,6 @@ class TogetherModerator(KeywordModerator):
 
 def test_whole_reply_is_checked_again_only_when_a_sentence_was_in_doubt():
     settings = ModerationSettings(stream_min_words=0, stream_recheck_from=0.05)
-    words = lambda text: [w + " " for w in text.split(" ")]  # noqa: E731
 
     moderator = TogetherModerator()
     checker = StreamingChecker.from_settings(moderator, Policy(settings))
@@ -173,7 +177,6 @@ def test_a_cautioned_sentence_or_token_windows_always_get_the_second_look():
             scores = {lb: 0.0 for lb in Label} | {Label.CASUAL: 0.4, Label.NEEDS_CAUTION: 0.6}
             return ModerationResult.from_scores(scores)
 
-    words = lambda text: [w + " " for w in text.split(" ")]  # noqa: E731
     settings = ModerationSettings(
         stream_min_words=0,
         stream_recheck_from=1.0,
