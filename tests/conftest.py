@@ -16,6 +16,9 @@ from parley.config import ModelSettings
 from parley.engines.base import ChatEngine, TokenPiece
 from parley.engines.params import GenerationParams
 from parley.engines.sources import ModelSource, SourceKind
+from tests.llama_servers import bare_llama_server, gguf_model, llama_server_binary
+
+__all__ = ["bare_llama_server", "gguf_model", "llama_server_binary"]  # fixtures of every test
 
 
 class FakeEngine(ChatEngine):

@@ -150,6 +150,9 @@ class ChatRequest:
     """Create the session when `session_id` is unknown (the SageMaker contract's behaviour)."""
     knowledge_base: str | None = None
     """Search this knowledge base instead of the default one."""
+    instructions: str | None = None
+    """Told to the model after the message, in the prompt only (tool definitions); the stored
+    message stays the user's own."""
     on_finish: Callable[[ChatReply], None] | None = None
     """Called once with the reply when the request ends: done, cancelled or failed."""
 
@@ -347,29 +350,34 @@ class ChatService:
     ) -> Iterator[ChatEvent]:
         """Generate with the output check; store the reply (also when the client left)."""
         verdict_in = reply.moderation.input
+        structured = request.params.json_schema is not None
+        # The caution note follows the reply, except where it would make JSON invalid (the
+        # verdict still says so).
+        note = verdict_in.message if verdict_in.action == "caution" and not structured else None
         shown: list[str] = []
         generation = Generation(
             self.engine, prompt.text, request.params, self.prompt_format.stop_words
         )
         checker = self.moderation.output_check() if self.moderation else None
-        # Citation marks must point at a source the user is shown ([4] of 3 is dropped).
-        citations = CitationFilter(len(reply.sources))
+        # Citation marks must point at a source the user is shown ([4] of 3 is dropped); JSON
+        # has none, and its arrays look like marks.
+        citations = None if structured else CitationFilter(len(reply.sources))
         failed = False
         try:
             yield from self._generate(generation, citations, checker, shown)
-        except Unavailable:
+        except ServiceError:
             failed = True
             raise
         finally:
             generation.close()
-            self._settle(reply, generation, checker, shown)
+            self._settle(reply, generation, checker, shown, note)
             if failed:
                 reply.finish_reason = "error"
             self._finish(request, pending, reply)
         if reply.moderation.output is not None:
             yield Replaced(reply.text)
-        elif verdict_in.action == "caution" and verdict_in.message:
-            yield Delta(f"\n\n{verdict_in.message}")
+        elif note:
+            yield Delta(f"\n\n{note}")
 
     def _prompt(
         self,
@@ -379,7 +387,10 @@ class ChatService:
         context: str | None,
     ) -> FittedPrompt:
         """Format + history + context, fit to the window left after `max_new_tokens`."""
-        turns = [*history, Turn("user", self._with_instruction(request.message, verdict_in))]
+        told = self._with_instruction(request.message, verdict_in)
+        if request.instructions:
+            told = f"{told}\n\n{request.instructions}"
+        turns = [*history, Turn("user", told)]
         try:
             return fit_prompt(
                 self._format_for(request),
@@ -394,7 +405,7 @@ class ChatService:
     @staticmethod
     def _generate(
         generation: Generation,
-        citations: CitationFilter,
+        citations: CitationFilter | None,
         checker: OutputCheck | None,
         shown: list[str],
     ) -> Iterator[ChatEvent]:
@@ -402,14 +413,14 @@ class ChatService:
         closes the model)."""
         try:
             for piece in generation:
-                piece = citations.feed(piece)
+                piece = citations.feed(piece) if citations else piece
                 safe = checker.feed(piece) if checker else piece
                 if safe:
                     shown.append(safe)
                     yield Delta(safe)
                 if checker and checker.blocked:
                     return
-            held = citations.flush()
+            held = citations.flush() if citations else ""
             tail = checker.feed(held) if checker else held
             if checker and checker.blocked:
                 return
@@ -417,12 +428,18 @@ class ChatService:
             if tail:
                 shown.append(tail)
                 yield Delta(tail)
+        except UnsupportedRequest as exc:
+            raise ServiceError(str(exc)) from None
         except EngineError as exc:
             raise Unavailable(f"the chat model failed: {exc}") from None
 
     @staticmethod
     def _settle(
-        reply: ChatReply, generation: Generation, checker: OutputCheck | None, shown: list[str]
+        reply: ChatReply,
+        generation: Generation,
+        checker: OutputCheck | None,
+        shown: list[str],
+        note: str | None,
     ) -> None:
         """The reply as it ended: withdrawn, with the caution note, or as generated."""
         reply.completion_tokens = generation.completion_tokens
@@ -430,13 +447,12 @@ class ChatService:
             reply.logprobs = generation.logprobs
         reply.finish_reason = generation.finish_reason or "cancelled"
         reply.text = "".join(shown).strip()
-        verdict_in = reply.moderation.input
         if checker and checker.blocked:
             reply.text = checker.blocked.message
             reply.finish_reason = "moderation"
             reply.moderation = replace(reply.moderation, output=checker.blocked)
-        elif verdict_in.action == "caution" and verdict_in.message:
-            reply.text = f"{reply.text}\n\n{verdict_in.message}".strip()
+        elif note:
+            reply.text = f"{reply.text}\n\n{note}".strip()
 
     def params_from(self, values: Mapping[str, Any] | None, cap: int) -> GenerationParams:
         """Request parameters over the configured defaults, validated and capped."""

@@ -13,7 +13,7 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from parley.engines.base import EngineUnavailable
+from parley.engines.base import EngineUnavailable, UnsupportedRequest
 from parley.engines.upstream import UpstreamClient
 from parley.server.child import free_port
 
@@ -102,7 +102,8 @@ def test_retries_give_up_with_the_cause(scripted):
 def test_client_errors_are_not_retried(scripted):
     script, url = scripted
     script.failures_before_success, script.status = 1, 400
-    with pytest.raises(EngineUnavailable, match="answered 400"):
+    # A refused request is the client's to change (the server answers it 400), not a 503.
+    with pytest.raises(UnsupportedRequest, match="answered 400"):
         texts(UpstreamClient(url, retries=3))
     assert script.requests == 1
 

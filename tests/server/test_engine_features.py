@@ -23,10 +23,10 @@ def post(server, **body):
 @pytest.mark.parametrize(
     ("body", "says"),
     [
-        ({"response_format": {"type": "json_object"}}, "response_format JSON"),
+        ({"response_format": {"type": "json_object"}}, "JSON output (response_format, tools)"),
         (
             {"response_format": {"type": "json_schema", "json_schema": {"schema": {}}}},
-            "response_format JSON",
+            "JSON output (response_format, tools)",
         ),
         ({"response_format": {"type": "json_schema"}}, "json_schema is required"),
         ({"logprobs": True}, "logprobs"),
@@ -34,9 +34,9 @@ def post(server, **body):
         ({"top_logprobs": 2}, "needs logprobs=true"),
         (
             {"tools": [{"type": "function", "function": {"name": "f", "parameters": {}}}]},
-            "does not call tools",
+            "JSON output (response_format, tools) needs an engine that constrains output",
         ),
-        ({"tool_choice": "required"}, "no tools"),
+        ({"tool_choice": "required"}, "tool_choice needs tools"),
     ],
 )
 def test_what_the_engine_cannot_do_is_a_400(server, body, says):

@@ -183,10 +183,11 @@ def test_tool_calls_and_results_in_the_history_are_accepted(server: Any) -> None
     completion = client_for(server).chat.completions.create(model=MODEL, messages=TOOL_HISTORY)
     assert completion.choices[0].message.content == "No umbrella needed."
     prompt = server.engine.prompts[-1]
-    # The call and its result are the assistant's turn; turns still alternate.
+    # The call is what the assistant said, its result the next input; turns still alternate.
     assert (
-        '<bot>: [called get_weather({"city": "Paris"})]\n[tool result: 18 C and sunny]\n'
-        "It is 18 C and sunny in Paris.\n<human>: Should I take an umbrella?\n<bot>:"
+        '<bot>: {"tool_calls": [{"name": "get_weather", "arguments": {"city": "Paris"}}]}\n'
+        "<human>: Result of get_weather: 18 C and sunny\n"
+        "<bot>: It is 18 C and sunny in Paris.\n<human>: Should I take an umbrella?\n<bot>:"
     ) in prompt
 
 

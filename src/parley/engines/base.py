@@ -73,8 +73,9 @@ class ChatEngine(ABC):
         """Raise `UnsupportedRequest` when `params` ask for what this engine cannot do."""
         if params.json_schema is not None:
             raise UnsupportedRequest(
-                f"response_format JSON needs an engine that constrains output (llama-server, "
-                f"openai in front of llama.cpp or vLLM); this server runs {self.name!r}"
+                "JSON output (response_format, tools) needs an engine that constrains output "
+                "(llama-server, openai in front of llama.cpp or vLLM); this server runs "
+                f"{self.name!r}"
             )
         if params.logprobs is not None:
             raise UnsupportedRequest(

@@ -156,7 +156,7 @@ class OpenAIEngine(ChatEngine):
             )
         if params.json_schema is not None and self.info.kind not in ("llama.cpp", "vllm"):
             raise UnsupportedRequest(
-                f"response_format JSON is not available from this engine's server "
+                f"JSON output (response_format, tools) is not available from this engine's server "
                 f"({self.info.kind})"
             )
 

@@ -17,11 +17,12 @@ from typing import Any
 
 import httpx
 
-from parley.engines.base import EngineUnavailable
+from parley.engines.base import EngineUnavailable, UnsupportedRequest
 
 log = logging.getLogger("parley")
 
 RETRYABLE_STATUS = {429, 502, 503, 504}
+REFUSED_STATUS = {400, 422}
 
 
 @dataclass(frozen=True)
@@ -199,6 +200,10 @@ class UpstreamClient:
                         if response.status_code in RETRYABLE_STATUS and attempt < self.retries:
                             _backoff(attempt)
                             continue
+                        if response.status_code in REFUSED_STATUS:
+                            # What the request asked (e.g. a JSON schema its grammar cannot
+                            # take): the client's to change, not a server that is down.
+                            raise UnsupportedRequest(_status_message(response, text))
                         raise EngineUnavailable(_status_message(response, text))
                     for event in _sse_events(response.iter_lines()):
                         received += 1

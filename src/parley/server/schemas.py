@@ -122,6 +122,33 @@ class ResponseFormat(BaseModel):
     json_schema: JsonSchemaFormat | None = None
 
 
+class FunctionDefinition(BaseModel):
+    name: str
+    description: str = Field(default="", max_length=4096)
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    """The arguments' JSON schema (an object schema)."""
+    strict: bool | None = None
+    """Accepted; the arguments always follow the schema where the engine constrains output."""
+
+
+class ToolDefinition(BaseModel):
+    """A function the model may call (OpenAI's `tools` item; only `function` tools)."""
+
+    type: Literal["function"]
+    function: FunctionDefinition
+
+
+class NamedFunction(BaseModel):
+    name: str
+
+
+class NamedToolChoice(BaseModel):
+    """`tool_choice` naming the one function the model must call."""
+
+    type: Literal["function"]
+    function: NamedFunction
+
+
 class ChatCompletionRequest(BaseModel):
     """OpenAI's `/v1/chat/completions` body plus Parley's fields."""
 
@@ -143,9 +170,14 @@ class ChatCompletionRequest(BaseModel):
     n: int = 1
     response_format: ResponseFormat | None = None
     """JSON mode, where the engine can constrain its output (400 where it cannot)."""
-    tools: list[dict[str, Any]] | None = None
-    """Tool definitions: refused with 400 (Parley's pipeline does not call tools)."""
-    tool_choice: str | dict[str, Any] | None = None
+    tools: list[ToolDefinition] | None = None
+    """Functions the model may call, where the engine constrains output (400 where not); the
+    calls come back as `tool_calls` for the client to run."""
+    tool_choice: Literal["none", "auto", "required"] | NamedToolChoice | None = None
+    parallel_tool_calls: StrictBool = True
+    functions: list[Any] | None = None
+    """OpenAI's deprecated form of `tools`: refused with 400 rather than ignored."""
+    function_call: Any = None
     logprobs: StrictBool | None = None
     """Return the tokens' log-probabilities (stream=false; where the engine can)."""
     top_logprobs: int | None = Field(default=None, ge=0, le=20)

@@ -12,20 +12,38 @@ import json
 import time
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any, Literal, assert_never
 
 from fastapi import APIRouter, Depends, Request
 from openai.types import CompletionUsage, Model
-from openai.types.chat import ChatCompletion, ChatCompletionChunk, ChatCompletionMessage
+from openai.types.chat import (
+    ChatCompletion,
+    ChatCompletionChunk,
+    ChatCompletionMessage,
+    ChatCompletionMessageToolCall,
+)
 from openai.types.chat.chat_completion import Choice, ChoiceLogprobs
 from openai.types.chat.chat_completion_chunk import Choice as ChunkChoice
-from openai.types.chat.chat_completion_chunk import ChoiceDelta
+from openai.types.chat.chat_completion_chunk import (
+    ChoiceDelta,
+    ChoiceDeltaToolCall,
+    ChoiceDeltaToolCallFunction,
+)
+from openai.types.chat.chat_completion_message_tool_call import Function
 
 from parley.engines.base import Turn
+from parley.engines.tools import Tool, ToolCalling, ToolError, render_calls
 from parley.server.deps import authenticate, state_of
 from parley.server.errors import error_body
 from parley.server.knowledge import chosen_base
-from parley.server.schemas import BODY_ERRORS, ChatCompletionRequest, ChatMessage, error_responses
+from parley.server.schemas import (
+    BODY_ERRORS,
+    ChatCompletionRequest,
+    ChatMessage,
+    NamedToolChoice,
+    error_responses,
+)
 from parley.server.streaming import StreamFailed, StreamingReply, complete, open_stream
 from parley.service import (
     ChatEvent,
@@ -42,7 +60,7 @@ from parley.service import (
 
 router = APIRouter(prefix="/v1", tags=["openai"])
 
-OpenAIFinish = Literal["stop", "length", "content_filter"]
+OpenAIFinish = Literal["stop", "length", "content_filter", "tool_calls"]
 FINISH: dict[str, OpenAIFinish] = {"stop": "stop", "length": "length", "cancelled": "stop"}
 ALIAS = "parley"
 """Requests may always name the model `parley`, whatever the server runs."""
@@ -97,41 +115,42 @@ def check_model(service: ChatService, requested: str | None) -> str:
 
 
 def history_turns(messages: list[ChatMessage]) -> list[Turn]:
-    """User and assistant turns; tool calls and tool results become the assistant's turn.
+    """User and assistant turns, alternating: tool calls are what the assistant said (in the
+    JSON a tool-calling reply has), a tool's result is new input, as the user's turn.
 
-    Engines here cannot call tools, but a conversation that used them elsewhere must still be
-    answerable: a call is written as what the assistant did and the tool's result is added to
-    that turn (and so is what the assistant said next), so turns keep alternating
-    user/assistant for every prompt format.
+    Consecutive messages of one side become one turn, so every prompt format (and chat
+    templates that insist on alternation) gets user/assistant/user/...
     """
     turns: list[Turn] = []
+    called: dict[str, str] = {}  # tool_call_id -> the tool's name
+
+    def add(role: Literal["user", "assistant"], text: str) -> None:
+        if turns and turns[-1].role == role:
+            turns[-1] = Turn(role, f"{turns[-1].text}\n\n{text}".strip())
+        else:
+            turns.append(Turn(role, text))
+
     for message in messages:
         text = message.text()
         if message.role == "user":
-            turns.append(Turn("user", text))
+            add("user", text)
         elif message.role == "assistant":
-            calls = [
-                f"[called {call.function.name}({call.function.arguments})]"
-                for call in message.tool_calls or []
-            ]
-            said = "\n".join(filter(None, [text, *calls]))
-            if turns and turns[-1].role == "assistant":  # after a tool call and its result
-                turns[-1] = Turn("assistant", f"{turns[-1].text}\n{said}".strip())
-            else:
-                turns.append(Turn("assistant", said))
+            calls = message.tool_calls or []
+            called.update({call.id: call.function.name for call in calls})
+            written = render_calls([(c.function.name, c.function.arguments) for c in calls])
+            add("assistant", "\n".join(filter(None, [text, written if calls else ""])))
         elif message.role == "tool":
-            result = f"[{message.name or 'tool'} result: {text}]"
-            if turns and turns[-1].role == "assistant":
-                turns[-1] = Turn("assistant", f"{turns[-1].text}\n{result}".strip())
-            else:
-                turns.append(Turn("assistant", result))
+            name = message.name or called.get(message.tool_call_id or "", "the tool")
+            add("user", f"Result of {name}: {text}")
     return turns
 
 
 def to_chat_request(
     body: ChatCompletionRequest, owner: str | None, request: Request
-) -> ChatRequest:
+) -> tuple[ChatRequest, ToolCalling | None]:
+    """The service's request, and the tools the model may call (None: plain text)."""
     state = state_of(request)
+    calling = tool_calling(body)
     limit = state.settings.max_message_chars
     if len(body.messages) > state.settings.max_messages:
         raise InvalidField(
@@ -147,7 +166,9 @@ def to_chat_request(
     system = [m.text() for m in body.messages if m.role in ("system", "developer")]
     turns = history_turns(body.messages)
     if not turns or turns[-1].role != "user" or not turns[-1].text.strip():
-        raise InvalidField("the last message must be a non-empty user message", "messages")
+        raise InvalidField(
+            "the last message must be a non-empty user message (or a tool's result)", "messages"
+        )
     cap = state.settings.max_new_tokens_cap
     for name in ("max_completion_tokens", "max_tokens"):
         value = getattr(body, name)
@@ -162,10 +183,10 @@ def to_chat_request(
         "repetition_penalty": body.repetition_penalty,
         "seed": body.seed,
         "stop": stop,
-        **output_options(body),
+        **output_options(body, calling),
     }
     params = state.service.params_from({k: v for k, v in values.items() if v is not None}, cap)
-    return ChatRequest(
+    chat = ChatRequest(
         message=turns[-1].text,
         params=params,
         session_id=body.session_id,
@@ -175,7 +196,9 @@ def to_chat_request(
         retrieval=True if body.retrieval is None else body.retrieval,
         system_prompt="\n\n".join(system) if system else None,
         knowledge_base=chosen_base(request, owner, body.knowledge_base, body.retrieval),
+        instructions=calling.instructions() if calling else None,
     )
+    return chat, calling
 
 
 def sse(data: ChatCompletionChunk | dict[str, Any], event: str | None = None) -> bytes:
@@ -184,22 +207,49 @@ def sse(data: ChatCompletionChunk | dict[str, Any], event: str | None = None) ->
     return f"{head}data: {json.dumps(payload)}\n\n".encode()
 
 
-def output_options(body: ChatCompletionRequest) -> dict[str, Any]:
-    """JSON mode and logprobs as generation parameters; tools refused (never ignored)."""
-    if body.tools and body.tool_choice != "none":
+def tool_calling(body: ChatCompletionRequest) -> ToolCalling | None:
+    """The request's tools, checked; None when the model is to answer in plain text."""
+    if body.functions is not None or body.function_call is not None:
         raise ServiceError(
-            "tools: Parley's pipeline does not call tools (its replies are moderated text); "
-            "send the request without tools, or with tool_choice 'none'"
+            "functions and function_call are OpenAI's deprecated fields; send tools and "
+            "tool_choice instead"
         )
-    if body.tool_choice not in (None, "none", "auto"):
-        raise ServiceError("tool_choice: no tools can be called on this server")
+    if not body.tools or body.tool_choice == "none":
+        if body.tool_choice not in (None, "none", "auto"):
+            raise InvalidField("tool_choice needs tools", "tool_choice")
+        return None
+    choice = body.tool_choice
+    fmt = body.response_format
+    content_schema = None
+    if fmt is not None and fmt.type != "text":
+        content_schema = fmt.json_schema.schema_ if fmt.json_schema else {}
+    try:
+        return ToolCalling(
+            tuple(
+                Tool(t.function.name, t.function.description, t.function.parameters)
+                for t in body.tools
+            ),
+            choice.function.name if isinstance(choice, NamedToolChoice) else choice or "auto",
+            body.parallel_tool_calls,
+            content_schema,
+        )
+    except ToolError as exc:
+        param = "tool_choice" if str(exc).startswith("tool_choice") else "tools"
+        raise InvalidField(str(exc), param) from None
+
+
+def output_options(body: ChatCompletionRequest, calling: ToolCalling | None) -> dict[str, Any]:
+    """JSON mode, tools and logprobs as generation parameters (the engine refuses what it
+    cannot do: never ignored)."""
     options: dict[str, Any] = {}
     fmt = body.response_format
-    if fmt is not None and fmt.type == "json_object":
+    if fmt is not None and fmt.type == "json_schema" and fmt.json_schema is None:
+        raise ServiceError("response_format.json_schema is required for type json_schema")
+    if calling is not None:
+        options["json_schema"] = calling.reply_schema()
+    elif fmt is not None and fmt.type == "json_object":
         options["json_schema"] = {}
-    elif fmt is not None and fmt.type == "json_schema":
-        if fmt.json_schema is None:
-            raise ServiceError("response_format.json_schema is required for type json_schema")
+    elif fmt is not None and fmt.type == "json_schema" and fmt.json_schema is not None:
         options["json_schema"] = fmt.json_schema.schema_
     if body.logprobs:
         if body.stream:
@@ -208,6 +258,48 @@ def output_options(body: ChatCompletionRequest) -> dict[str, Any]:
     elif body.top_logprobs is not None:
         raise ServiceError("top_logprobs needs logprobs=true")
     return options
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The reply as OpenAI shapes it: text, or the tools to call, and why it ended."""
+
+    content: str | None
+    calls: list[ChatCompletionMessageToolCall]
+    finish: OpenAIFinish
+
+
+def answer_of(reply: ChatReply, calling: ToolCalling | None) -> Answer:
+    """A tool-calling reply is read (calls get new ids); refusals, unfinished JSON and plain
+    replies are their text."""
+    read = calling.parse(reply.text) if calling and reply.finish_reason == "stop" else None
+    if read is None:
+        return Answer(reply.text, [], finish_reason(reply))
+    calls = [
+        ChatCompletionMessageToolCall(
+            id=f"call_{uuid.uuid4().hex[:24]}",
+            type="function",
+            function=Function(name=call.name, arguments=json.dumps(call.arguments)),
+        )
+        for call in read.calls
+    ]
+    return Answer(read.content, calls, "tool_calls" if calls else finish_reason(reply))
+
+
+def as_deltas(calls: list[ChatCompletionMessageToolCall]) -> list[ChoiceDeltaToolCall]:
+    """Calls as one stream chunk's deltas: each whole (streams may split arguments; one
+    piece is the simplest valid split)."""
+    return [
+        ChoiceDeltaToolCall(
+            index=index,
+            id=call.id,
+            type="function",
+            function=ChoiceDeltaToolCallFunction(
+                name=call.function.name, arguments=call.function.arguments
+            ),
+        )
+        for index, call in enumerate(calls)
+    ]
 
 
 @router.post(
@@ -223,11 +315,15 @@ async def chat_completions(
     """Chat completion, streamed as server-sent events when `stream` is true."""
     state = state_of(request)
     model = check_model(state.service, body.model)
-    chat = to_chat_request(body, owner, request)
+    chat, calling = to_chat_request(body, owner, request)
     completion_id = f"chatcmpl-{uuid.uuid4().hex}"
     created = int(time.time())
     if not body.stream:
         reply = await complete(state, chat, request)
+        answer = answer_of(reply, calling)
+        message = ChatCompletionMessage(role="assistant", content=answer.content)
+        if answer.calls:
+            message.tool_calls = list(answer.calls)
         completion = ChatCompletion(
             id=completion_id,
             object="chat.completion",
@@ -236,8 +332,8 @@ async def chat_completions(
             choices=[
                 Choice(
                     index=0,
-                    message=ChatCompletionMessage(role="assistant", content=reply.text),
-                    finish_reason=finish_reason(reply),
+                    message=message,
+                    finish_reason=answer.finish,
                     logprobs=None
                     if reply.logprobs is None
                     else ChoiceLogprobs.model_validate({"content": reply.logprobs}),
@@ -283,6 +379,8 @@ async def chat_completions(
                     break
                 case Started():
                     pass  # already sent: `open_stream` returned it
+                case Delta() if calling is not None:
+                    pass  # a tool-calling reply is JSON: it is read whole when it ends
                 case Delta(text=text):
                     shown = shown or bool(text.strip())
                     yield sse(chunk(ChoiceDelta(content=text)))
@@ -297,6 +395,13 @@ async def chat_completions(
                     if refusal is not None:
                         text = f"\n\n{refusal}" if shown else refusal
                         yield sse(chunk(ChoiceDelta(content=text), "content_filter"))
+                    elif calling is not None:
+                        answer = answer_of(reply, calling)
+                        if answer.calls:
+                            yield sse(chunk(ChoiceDelta(tool_calls=as_deltas(answer.calls))))
+                        else:
+                            yield sse(chunk(ChoiceDelta(content=answer.content)))
+                        yield sse(chunk(ChoiceDelta(), answer.finish))
                     else:
                         yield sse(chunk(ChoiceDelta(), finish_reason(reply)))
                     if body.parley_events:

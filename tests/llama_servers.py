@@ -1,4 +1,5 @@
-"""Real llama.cpp servers for the engine tests: an unmanaged one, and the binary to manage."""
+"""Real llama.cpp servers: an unmanaged one (as any OpenAI-compatible server would be), and the
+binary Parley manages. Fixtures of the whole test suite (see `tests/conftest.py`)."""
 
 from __future__ import annotations
 
