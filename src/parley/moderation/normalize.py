@@ -6,13 +6,17 @@ Unicode NFKC (full-width letters, ligatures, styled maths letters), zero-width a
 invisible characters removed, common homoglyphs (Cyrillic and Greek look-alikes) mapped to
 Latin, letters spaced or dotted out ("k i l l", "k.i.l.l", a whole text "h o w   t o") joined,
 and leetspeak inside words ("k1ll", "b0mb", "h@ck") undone; in a text with several such words,
-short and all-digit ones too ("70" for "to", "4ll"). Ordinary text comes out unchanged apart
-from NFKC and whitespace, so the normalisation costs nothing on clean traffic (measured in the
-README).
+short and all-digit ones too ("70" for "to", "4ll"). Encoded parts are decoded in place: base64
+that decodes to readable text, and ROT13 or reversed text where the decoding reads as English
+and the text as written does not. Ordinary text comes out unchanged apart from NFKC and
+whitespace, so the normalisation costs nothing on clean traffic (measured in the README).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
+import codecs
 import re
 import unicodedata
 
@@ -71,7 +75,30 @@ LEET_TEXT_MIN_WORDS = 2
 """Clear leet words (letters and leet characters mixed: h0w, m4k3) that mark a text as
 leetspeak, so that short and all-digit tokens are read as leet too."""
 
-NORMALIZER_VERSION = 2
+_BASE64 = re.compile(r"(?<![\w+/=-])[A-Za-z0-9+/_-]{16,}={0,2}(?![\w+/=-])")
+"""A run that may be base64 (standard or URL-safe), at least 16 characters (12 bytes)."""
+_SEGMENT = re.compile(r"[^\n:.?!\"]+")
+"""Parts of a text checked for ROT13 or reversal one by one: a request and its encoded
+payload are usually apart ("ROT13: ubj gb ...")."""
+_ASCII_WORD = re.compile(r"[a-z]{2,}")
+_COMMON_WORDS = frozenset(
+    {
+        "about", "after", "all", "also", "an", "and", "any", "are", "as", "at", "be", "before",
+        "best", "by", "can", "could", "do", "does", "explain", "find", "for", "from", "get", "give",
+        "go", "have", "help", "how", "if", "in", "into", "is", "it", "just", "know", "like", "list",
+        "make", "many", "me", "more", "most", "much", "my", "need", "not", "of", "on", "one", "or",
+        "other", "out", "people", "please", "should", "so", "some", "someone", "step", "steps",
+        "take", "tell", "than", "that", "the", "their", "them", "then", "there", "they", "this",
+        "time", "to", "up", "use", "want", "was", "way", "we", "what", "when", "where", "which",
+        "who", "why", "will", "with", "without", "would", "write", "you", "your",
+    }
+)  # fmt: skip
+"""Common English words of no topic: whether a decoding reads as English says nothing about
+what it is about."""
+MIN_DECODED_WORDS = 3
+"""Distinct common words a decoding must have (more than the text as written) to be used."""
+
+NORMALIZER_VERSION = 3
 """Bumped when the normalisation changes (tuned encoders and heads learnt on its output)."""
 
 
@@ -79,6 +106,7 @@ def normalize(text: str) -> str:
     """The text a moderator should judge (see the module docstring)."""
     text = unicodedata.normalize("NFKC", text)
     text = _INVISIBLE.sub("", text)
+    text = _BASE64.sub(_decode_base64, text)
     text = _MIXED_WORD.sub(lambda m: m.group(0).translate(_HOMOGLYPHS), text)
     text = _join_spaced_out(text)
     text = _SPACED.sub(_join_letters, text)
@@ -87,7 +115,48 @@ def normalize(text: str) -> str:
         text = _ANY_LEET.sub(_unleet_in_leet_text, text)
     else:
         text = _LEET_WORD.sub(_unleet, text)
+    # Last: leetspeak and spaced letters read as no English before they are undone.
+    text = _SEGMENT.sub(_undo_rot13_or_reversal, text)
     return _SPACES.sub(" ", text).strip()
+
+
+def _decode_base64(match: re.Match[str]) -> str:
+    blob = match.group(0)
+    if blob.isalpha() and not (
+        any(c.isupper() for c in blob[1:]) and any(c.islower() for c in blob)
+    ):
+        return blob  # a long word ("circonstancielle" is valid base64 too)
+    altchars = b"-_" if "-" in blob or "_" in blob else None
+    try:
+        raw = base64.b64decode(blob + "=" * (-len(blob) % 4), altchars=altchars, validate=True)
+        decoded = raw.decode("utf-8")
+    except (binascii.Error, ValueError):  # UnicodeDecodeError is a ValueError
+        return blob
+    plain = sum(c.isascii() and (c.isprintable() or c in "\n\t") for c in decoded)
+    wordy = sum(c.isalpha() or c == " " for c in decoded)
+    if " " not in decoded.strip() or plain < 0.9 * len(decoded) or wordy < 0.7 * len(decoded):
+        return blob  # a hash, key or id that happens to be valid base64, not a phrase
+    return f" {decoded} "
+
+
+def _english_words(text: str) -> tuple[set[str], int]:
+    """(the common English words, the number of words) among the ASCII words of `text`."""
+    words = _ASCII_WORD.findall(text.lower())
+    return {w for w in words if w in _COMMON_WORDS}, len(words)
+
+
+def _undo_rot13_or_reversal(match: re.Match[str]) -> str:
+    segment = match.group(0)
+    common, count = _english_words(segment)
+    if count < MIN_DECODED_WORDS or len(common) > 1:
+        return segment  # too short to tell, or English as written
+    core = segment.strip()
+    for decoded in (codecs.decode(core, "rot13"), core[::-1]):
+        decoded_common, _ = _english_words(decoded)
+        if len(decoded_common) >= MIN_DECODED_WORDS and 5 * len(decoded_common) >= count:
+            start = segment.index(core)
+            return segment[:start] + decoded + segment[start + len(core) :]
+    return segment
 
 
 def _join_spaced_out(text: str) -> str:
