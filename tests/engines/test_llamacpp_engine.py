@@ -67,3 +67,49 @@ def test_batch_path(llamacpp_engine):
 def test_prompt_longer_than_the_window_is_refused(llamacpp_engine):
     with pytest.raises(EngineError, match="exceeds the context window"):
         list(llamacpp_engine.stream("word " * 3000, GREEDY))
+
+
+def test_json_output_follows_the_schema(llamacpp_engine):
+    import json
+
+    schema = {
+        "type": "object",
+        "properties": {"name": {"type": "string", "maxLength": 20}, "age": {"type": "integer"}},
+        "required": ["name", "age"],
+        "additionalProperties": False,
+    }
+    params = GenerationParams(temperature=0, max_new_tokens=60, json_schema=schema)
+    llamacpp_engine.check_params(params)
+    value = json.loads(ask(llamacpp_engine, "Invent a person.", params).result())
+    assert set(value) == {"name", "age"} and isinstance(value["age"], int)
+    any_object = GenerationParams(temperature=0, max_new_tokens=80, json_schema={})
+    text = ask(llamacpp_engine, "Describe a cat in JSON.", any_object).result()
+    assert text.startswith("{")
+
+
+def test_tools_are_called_through_the_grammar(llamacpp_engine):
+    from parley.engines.tools import Tool, ToolCalling
+
+    weather = Tool(
+        "get_weather",
+        "The weather in a city.",
+        {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+    )
+    # One call: greedy SmolLM2 repeats the call until the token limit where it may make more.
+    calling = ToolCalling((weather,), "required", parallel=False)
+    params = GenerationParams(temperature=0, max_new_tokens=60, json_schema=calling.reply_schema())
+    question = f"What is the weather in Oslo?\n\n{calling.instructions()}"
+    reply = calling.parse(ask(llamacpp_engine, question, params).result())
+    assert reply is not None and reply.calls
+    assert reply.calls[0].name == "get_weather"
+    assert isinstance(reply.calls[0].arguments["city"], str)
+
+
+def test_what_it_cannot_do_is_refused(llamacpp_engine):
+    from parley.engines.base import UnsupportedRequest
+
+    broken = {"type": "object", "properties": {"a": {"$ref": "#/$defs/gone"}}}
+    with pytest.raises(UnsupportedRequest, match="cannot be used"):
+        llamacpp_engine.check_params(GenerationParams(json_schema=broken))
+    with pytest.raises(UnsupportedRequest, match="logprobs"):
+        llamacpp_engine.check_params(GenerationParams(logprobs=2))

@@ -124,6 +124,8 @@ def test_reading_replies():
         None, (ToolCall("get_weather", {"city": "Oslo", "unit": "celsius"}),)
     )
     assert calling.parse('{"content": "Hello."}') == ToolReply("Hello.")
+    twice = json.dumps({"tool_calls": [{"name": "get_time", "arguments": {}}] * 2})
+    assert calling.parse(twice) == ToolReply(None, (ToolCall("get_time", {}),))
     for broken in ['{"tool_calls": [{"name": "get_weather", "argu', "[]", '{"tool_calls": []}']:
         assert calling.parse(broken) is None
     assert calling.parse('{"tool_calls": [{"name": "rm_rf", "arguments": {}}]}') is None

@@ -6,17 +6,21 @@ context keeps the previous prompt's KV cache, which makes the next turn of a cha
 
 from __future__ import annotations
 
+import functools
+import json
 import random
 import threading
 from collections.abc import Generator, Sequence
 from typing import TYPE_CHECKING, Any
 
-from parley.engines.base import ChatEngine, EngineError, TokenPiece
+from parley.engines.base import ChatEngine, EngineError, TokenPiece, UnsupportedRequest
 from parley.engines.gguf_files import gguf_context_length, gguf_source
 from parley.engines.params import GenerationParams
 from parley.engines.sources import ModelSource
 
 if TYPE_CHECKING:
+    from llama_cpp import LlamaGrammar
+
     from parley.engines.settings import ModelSettings
     from parley.registry import Shared
 
@@ -97,6 +101,12 @@ class LlamaCppEngine(ChatEngine):
             raise EngineError(f"model {self.source.spec!r} has no chat template")
         return self._formatter(messages=list(messages)).prompt
 
+    def check_params(self, params: GenerationParams) -> None:
+        """JSON output is constrained by llama.cpp's grammar; logprobs are not kept here."""
+        if params.json_schema is not None:
+            json_grammar(json.dumps(params.json_schema or {"type": "object"}, sort_keys=True))
+        super().check_params(params.model_copy(update={"json_schema": None}))
+
     def stream(self, prompt: str, params: GenerationParams) -> Generator[TokenPiece, None, None]:
         bos = self._token_text(self.llm.token_bos())
         add_bos = bool(self.llm.metadata.get("tokenizer.ggml.add_bos_token", "true") == "true")
@@ -140,6 +150,9 @@ class LlamaCppEngine(ChatEngine):
             extra["logits_processor"] = LogitsProcessorList(
                 [NoRepeatNgramLlama(prompt_tokens, params.no_repeat_ngram_size)]
             )
+        if params.json_schema is not None:
+            schema = params.json_schema or {"type": "object"}
+            extra["grammar"] = json_grammar(json.dumps(schema, sort_keys=True))
         return {
             **extra,
             "max_tokens": params.max_new_tokens,
@@ -152,3 +165,16 @@ class LlamaCppEngine(ChatEngine):
             "repeat_penalty": params.repetition_penalty,
             "seed": seed,
         }
+
+
+@functools.lru_cache(maxsize=64)
+def json_grammar(schema: str) -> LlamaGrammar:
+    """llama.cpp's grammar for a JSON schema (JSON text); UnsupportedRequest when it has none."""
+    from llama_cpp import LlamaGrammar
+
+    try:
+        return LlamaGrammar.from_json_schema(schema, verbose=False)
+    except Exception as exc:  # the converter raises AssertionError, KeyError, ValueError...
+        raise UnsupportedRequest(
+            f"response_format / tools: the JSON schema cannot be used: {exc}"
+        ) from None

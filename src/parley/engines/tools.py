@@ -176,7 +176,8 @@ class ToolCalling:
             arguments = call.get("arguments")
             if not isinstance(arguments, dict):
                 return None
-            parsed.append(ToolCall(call["name"], arguments))
+            if ToolCall(call["name"], arguments) not in parsed:  # a repeat is no new call
+                parsed.append(ToolCall(call["name"], arguments))
         return ToolReply(None, tuple(parsed))
 
 
