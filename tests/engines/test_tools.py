@@ -86,8 +86,13 @@ def test_definitions_are_lifted_to_the_root_where_references_point():
     schema = ToolCalling((draw,)).reply_schema()
     assert schema["$defs"] == {"Point": point}
     assert '"$defs":' not in json.dumps(schema["anyOf"])  # only the references stay
+    answer = {"$ref": "#/definitions/Reply", "definitions": {"Reply": {"type": "object"}}}
+    lifted = ToolCalling((draw,), content_schema=answer).reply_schema()
+    assert lifted["definitions"] == {"Reply": {"type": "object"}}
+    assert lifted["anyOf"][0]["properties"]["content"] == {"$ref": "#/definitions/Reply"}
+    assert "definitions" not in schema  # none defined: no empty entry
     other = Tool("move", "", {"type": "object", "$defs": {"Point": {"type": "string"}}})
-    with pytest.raises(ToolError, match="two tools define \\$defs/Point differently"):
+    with pytest.raises(ToolError, match="two schemas define \\$defs/Point differently"):
         ToolCalling((draw, other))
 
 
@@ -100,6 +105,7 @@ def test_definitions_are_lifted_to_the_root_where_references_point():
         ((WEATHER,), "get_time", "no tool is named 'get_time'"),
         ((Tool("f", "", {"type": "string"}),), "auto", "must be a JSON object"),
         ((Tool("f", "x" * 70_000, {}),), "auto", "too long"),
+        ((Tool("f", "", {"type": "object", "$defs": [1]}),), "auto", "an object of schemas"),
     ],
 )
 def test_unusable_definitions_are_errors(tools, choice, says):

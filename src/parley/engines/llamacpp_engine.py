@@ -104,7 +104,7 @@ class LlamaCppEngine(ChatEngine):
     def check_params(self, params: GenerationParams) -> None:
         """JSON output is constrained by llama.cpp's grammar; logprobs are not kept here."""
         if params.json_schema is not None:
-            json_grammar(json.dumps(params.json_schema or {"type": "object"}, sort_keys=True))
+            json_grammar(params.json_schema)
         super().check_params(params.model_copy(update={"json_schema": None}))
 
     def stream(self, prompt: str, params: GenerationParams) -> Generator[TokenPiece, None, None]:
@@ -151,8 +151,7 @@ class LlamaCppEngine(ChatEngine):
                 [NoRepeatNgramLlama(prompt_tokens, params.no_repeat_ngram_size)]
             )
         if params.json_schema is not None:
-            schema = params.json_schema or {"type": "object"}
-            extra["grammar"] = json_grammar(json.dumps(schema, sort_keys=True))
+            extra["grammar"] = json_grammar(params.json_schema)
         return {
             **extra,
             "max_tokens": params.max_new_tokens,
@@ -167,9 +166,14 @@ class LlamaCppEngine(ChatEngine):
         }
 
 
+def json_grammar(schema: dict[str, Any]) -> LlamaGrammar:
+    """llama.cpp's grammar for a JSON schema (`{}`: any object); UnsupportedRequest when the
+    schema has none."""
+    return _grammar_of(json.dumps(schema or {"type": "object"}, sort_keys=True))
+
+
 @functools.lru_cache(maxsize=64)
-def json_grammar(schema: str) -> LlamaGrammar:
-    """llama.cpp's grammar for a JSON schema (JSON text); UnsupportedRequest when it has none."""
+def _grammar_of(schema: str) -> LlamaGrammar:
     from llama_cpp import LlamaGrammar
 
     try:

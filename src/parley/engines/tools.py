@@ -125,16 +125,7 @@ class ToolCalling:
         definitions: dict[str, dict[str, Any]] = {}
         calls = []
         for tool in self.callable_tools:
-            parameters = dict(tool.parameters)
-            for key in _DEFINITION_KEYS:
-                # References point at the schema's root, which is now this one: lift them.
-                for name, value in (parameters.pop(key, None) or {}).items():
-                    known = definitions.setdefault(key, {})
-                    if known.get(name, value) != value:
-                        raise ToolError(
-                            f"tools: two tools define {key}/{name} differently; rename one"
-                        )
-                    known[name] = value
+            parameters = _lift_definitions(tool.parameters, definitions)
             if not parameters:
                 parameters = {"type": "object", "properties": {}}
             calls.append(_object({"name": {"const": tool.name}, "arguments": parameters}))
@@ -149,9 +140,9 @@ class ToolCalling:
         if self.choice == "auto":
             content: dict[str, Any] = {"type": "string"}
             if self.content_schema is not None:  # JSON answers: `{}` is any object
-                content = dict(self.content_schema) or {"type": "object"}
+                content = _lift_definitions(self.content_schema, definitions) or {"type": "object"}
             schema = {"anyOf": [_object({"content": content}), schema]}
-        return {**schema, **definitions}
+        return {**schema, **{key: found for key, found in definitions.items() if found}}
 
     def parse(self, text: str) -> ToolReply | None:
         """The reply's answer or calls; None when it is not a finished reply of that shape
@@ -191,6 +182,24 @@ def render_calls(calls: Sequence[tuple[str, str]]) -> str:
             value = arguments  # kept as the client sent it
         written.append({"name": name, "arguments": value})
     return json.dumps({"tool_calls": written}, ensure_ascii=False)
+
+
+def _lift_definitions(
+    schema: Mapping[str, Any], definitions: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
+    """`schema` without its `$defs`/`definitions`, which join `definitions`: references point
+    at the root, and the reply schema is the root now."""
+    rest = dict(schema)
+    for key in _DEFINITION_KEYS:
+        found = rest.pop(key, None) or {}
+        if not isinstance(found, Mapping):
+            raise ToolError(f"tools: {key} must be an object of schemas")
+        known = definitions.setdefault(key, {})
+        for name, value in found.items():
+            if known.get(name, value) != value:
+                raise ToolError(f"tools: two schemas define {key}/{name} differently; rename one")
+            known[name] = value
+    return rest
 
 
 def _object(properties: dict[str, Any]) -> dict[str, Any]:
