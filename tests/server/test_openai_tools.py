@@ -254,3 +254,19 @@ def test_a_schema_the_engine_refuses_is_a_400(make_server: Any, bare_llama_serve
         )
     finally:
         engine.close()
+
+
+@pytest.mark.parametrize("depth", [40, 10_000])
+def test_deeply_nested_parameters_are_a_400(server: Any, depth: int) -> None:
+    # Written out: deeper than Python's own json can serialise.
+    nested = '{"type": "object", "properties": {"a": ' * depth + '{"type": "object"}' + "}}" * depth
+    tool = f'{{"type": "function", "function": {{"name": "f", "parameters": {nested}}}}}'
+    body = f'{{"messages": {json.dumps(ASK)}, "tools": [{tool}]}}'
+    response = httpx.post(
+        f"{server.url}/v1/chat/completions",
+        content=body,
+        headers={"content-type": "application/json"},
+        timeout=30,
+    )
+    assert response.status_code in (400, 413), response.text
+    assert server.engine.prompts == []
