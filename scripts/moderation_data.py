@@ -12,7 +12,8 @@ Writes, next to the hand-written parts:
   (never trained on), with unsafe contrast prompts written in the same words.
 - parley_moderation.obfuscated.jsonl: held-out harmful (and some harmless) requests rewritten
   with spaced letters, leetspeak, homoglyphs and invisible characters, or encoded whole (base64,
-  ROT13, backwards), plus requests written in Spanish, French, German, Italian, Portuguese and
+  ROT13, backwards, small capitals, Zalgo marks, regional-indicator letters, upside down, Morse),
+  plus requests written in Spanish, French, German, Italian, Portuguese and
   Dutch from frames never trained on.
 - parley_moderation.output.jsonl: harmless bot text (sentences of the embedded Wikipedia
   summaries, answers to technical questions) and harmful bot replies from held-out templates.
@@ -29,7 +30,7 @@ import hashlib
 import json
 import random
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 INTERVENTION = "needs intervention"
@@ -3509,10 +3510,40 @@ def obfuscated(rng: random.Random, rows: list[tuple[str, str, str]]) -> list[dic
     return out
 
 
-ENCODINGS = {
-    "base64": lambda text: base64.b64encode(text.encode()).decode(),
-    "rot13": lambda text: codecs.encode(text, "rot13"),
-    "reversed": lambda text: text[::-1],
+_SMALL_CAPS = str.maketrans("abcdefghijklmnopqrstuvwyz", "ᴀʙᴄᴅᴇꜰɢʜɪᴊᴋʟᴍɴᴏᴘǫʀꜱᴛᴜᴠᴡʏᴢ")
+_UPSIDE_DOWN = str.maketrans("abcdefghijklmnpqrtuvwy?!.", "ɐqɔpǝɟƃɥıɾʞlɯudbɹʇnʌʍʎ¿¡˙")
+_MORSE = {
+    "a": ".-", "b": "-...", "c": "-.-.", "d": "-..", "e": ".", "f": "..-.", "g": "--.",
+    "h": "....", "i": "..", "j": ".---", "k": "-.-", "l": ".-..", "m": "--", "n": "-.",
+    "o": "---", "p": ".--.", "q": "--.-", "r": ".-.", "s": "...", "t": "-", "u": "..-",
+    "v": "...-", "w": ".--", "x": "-..-", "y": "-.--", "z": "--..",
+}  # fmt: skip
+
+
+def zalgo(text: str, rng: random.Random) -> str:
+    marks = [chr(c) for c in range(0x0300, 0x0370)]
+    return "".join(
+        c + "".join(rng.choice(marks) for _ in range(rng.randint(1, 3))) if c.isalpha() else c
+        for c in text
+    )
+
+
+def morse(text: str, rng: random.Random) -> str:
+    words = ("".join(c for c in word if c in _MORSE) for word in text.lower().split())
+    return " / ".join(" ".join(_MORSE[c] for c in word) for word in words if word)
+
+
+ENCODINGS: dict[str, Callable[[str, random.Random], str]] = {
+    "base64": lambda text, rng: base64.b64encode(text.encode()).decode(),
+    "rot13": lambda text, rng: codecs.encode(text, "rot13"),
+    "reversed": lambda text, rng: text[::-1],
+    "small capitals": lambda text, rng: text.lower().translate(_SMALL_CAPS),
+    "zalgo": zalgo,
+    "regional letters": lambda text, rng: "".join(
+        chr(0x1F1E6 + ord(c) - ord("a")) if "a" <= c <= "z" else c for c in text.lower()
+    ),
+    "upside down": lambda text, rng: text.lower().translate(_UPSIDE_DOWN)[::-1],
+    "morse": morse,
 }
 ENCODED_FRAMES = (
     "{payload}",
@@ -3535,7 +3566,7 @@ def encoded(rng: random.Random, rows: list[tuple[str, str, str]]) -> list[dict[s
         for label, texts, count in ((INTERVENTION, test_harm, 15), (CASUAL, test_safe, 6)):
             for index, text in enumerate(rng.sample(texts, count)):
                 frame = ENCODED_FRAMES[index % len(ENCODED_FRAMES)]
-                payload = encode(text)
+                payload = encode(text, rng)
                 out.append(
                     {"text": frame.format(payload=payload, name=name), "label": label, "kind": name}
                 )

@@ -6,9 +6,11 @@ Unicode NFKC (full-width letters, ligatures, styled maths letters), zero-width a
 invisible characters removed, common homoglyphs (Cyrillic and Greek look-alikes) mapped to
 Latin, letters spaced or dotted out ("k i l l", "k.i.l.l", a whole text "h o w   t o") joined,
 and leetspeak inside words ("k1ll", "b0mb", "h@ck") undone; in a text with several such words,
-short and all-digit ones too ("70" for "to", "4ll"). Encoded parts are decoded in place: base64
-that decodes to readable text, and ROT13 or reversed text where the decoding reads as English
-and the text as written does not. Ordinary text comes out unchanged apart from NFKC and
+short and all-digit ones too ("70" for "to", "4ll"). Styled letters NFKC leaves are mapped
+(small capitals, regional-indicator letters, upside-down text) and stacked combining marks
+("Zalgo") dropped. Encoded parts are decoded in place: Morse code, base64 that decodes to
+readable text, and ROT13 or reversed text where the decoding reads as English and the text as
+written does not. Ordinary text comes out unchanged apart from NFKC and
 whitespace, so the normalisation costs nothing on clean traffic (measured in the README).
 """
 
@@ -98,7 +100,47 @@ what it is about."""
 MIN_DECODED_WORDS = 3
 """Distinct common words a decoding must have (more than the text as written) to be used."""
 
-NORMALIZER_VERSION = 3
+_STYLED = str.maketrans(
+    {
+        # small capitals, which NFKC leaves as they are
+        "ᴀ": "a", "ʙ": "b", "ᴄ": "c", "ᴅ": "d", "ᴇ": "e", "ꜰ": "f", "ɢ": "g", "ʜ": "h", "ɪ": "i",
+        "ᴊ": "j", "ᴋ": "k", "ʟ": "l", "ᴍ": "m", "ɴ": "n", "ᴏ": "o", "ᴘ": "p", "ǫ": "q", "ʀ": "r",
+        "ꜱ": "s", "ᴛ": "t", "ᴜ": "u", "ᴠ": "v", "ᴡ": "w", "ʏ": "y", "ᴢ": "z",
+        # regional indicator symbols (🇰🇮🇱🇱); a flag becomes its country code
+        **{chr(0x1F1E6 + i): chr(ord("a") + i) for i in range(26)},
+    }
+)  # fmt: skip
+ZALGO_MARKED_SHARE = 0.5
+"""A text whose letters carry combining marks at least this often (counted decomposed) is
+"Zalgo" text: every mark is dropped. Accented languages stay far below (French ~4%)."""
+ZALGO_STACKED = 3
+"""...as is one with this many letters carrying two marks or more (Vietnamese is dropped too,
+which an English classifier reads no worse)."""
+
+_FLIPPED = str.maketrans(
+    {
+        "ɐ": "a", "q": "b", "ɔ": "c", "p": "d", "ǝ": "e", "ɟ": "f", "ƃ": "g", "ɥ": "h", "ı": "i",
+        "ɾ": "j", "ʞ": "k", "ɯ": "m", "u": "n", "n": "u", "d": "p", "b": "q", "ɹ": "r", "ʇ": "t",
+        "ʌ": "v", "ʍ": "w", "ʎ": "y", "¿": "?", "¡": "!", "˙": ".",
+    }
+)  # fmt: skip
+_FLIPPED_ONLY = re.compile("[ɐɔǝɟƃɥɾʞɯɹʇʍʎ]")
+"""Letters only upside-down text has (not ʌ, which IPA uses for English "cup")."""
+MIN_FLIPPED = 3
+_MORSE_CODE = {
+    ".-": "a", "-...": "b", "-.-.": "c", "-..": "d", ".": "e", "..-.": "f", "--.": "g",
+    "....": "h", "..": "i", ".---": "j", "-.-": "k", ".-..": "l", "--": "m", "-.": "n",
+    "---": "o", ".--.": "p", "--.-": "q", ".-.": "r", "...": "s", "-": "t", "..-": "u",
+    "...-": "v", ".--": "w", "-..-": "x", "-.--": "y", "--..": "z", "-----": "0",
+    ".----": "1", "..---": "2", "...--": "3", "....-": "4", ".....": "5", "-....": "6",
+    "--...": "7", "---..": "8", "----.": "9",
+}  # fmt: skip
+_MORSE_RUN = re.compile(
+    r"(?<![\w.-])[.-]{1,5}(?:(?:[ \t]*[/|][ \t]*|[ \t]+)[.-]{1,5}){3,}(?![\w.-])"
+)
+_MORSE_WORD_GAP = re.compile(r"[ \t]*[/|][ \t]*|[ \t]{2,}")
+
+NORMALIZER_VERSION = 4
 """Bumped when the normalisation changes (tuned encoders and heads learnt on its output)."""
 
 
@@ -106,6 +148,10 @@ def normalize(text: str) -> str:
     """The text a moderator should judge (see the module docstring)."""
     text = unicodedata.normalize("NFKC", text)
     text = _INVISIBLE.sub("", text)
+    text = _drop_zalgo_marks(text)
+    text = text.translate(_STYLED)
+    text = _unflip(text)
+    text = _MORSE_RUN.sub(_decode_morse, text)
     text = _BASE64.sub(_decode_base64, text)
     text = _MIXED_WORD.sub(lambda m: m.group(0).translate(_HOMOGLYPHS), text)
     text = _join_spaced_out(text)
@@ -118,6 +164,51 @@ def normalize(text: str) -> str:
     # Last: leetspeak and spaced letters read as no English before they are undone.
     text = _SEGMENT.sub(_undo_rot13_or_reversal, text)
     return _SPACES.sub(" ", text).strip()
+
+
+def _drop_zalgo_marks(text: str) -> str:
+    if text.isascii():
+        return text
+    decomposed = unicodedata.normalize("NFD", text)
+    marked = stacked = letters = 0
+    run = 0
+    for char in decomposed + " ":
+        if unicodedata.combining(char):
+            run += 1
+            continue
+        if run:
+            marked += 1
+            stacked += run >= 2
+        run = 0
+        letters += char.isalpha()
+    if marked < ZALGO_MARKED_SHARE * max(letters, 1) and stacked < ZALGO_STACKED:
+        return text
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return unicodedata.normalize("NFKC", plain)
+
+
+def _unflip(text: str) -> str:
+    """Upside-down text ("ɥoʍ oʇ"), also written backwards so it reads when turned over."""
+    if len(set(_FLIPPED_ONLY.findall(text))) < MIN_FLIPPED:
+        return text
+    turned = text.translate(_FLIPPED)
+    backwards = turned[::-1]
+    return (
+        backwards if len(_english_words(backwards)[0]) > len(_english_words(turned)[0]) else turned
+    )
+
+
+def _decode_morse(match: re.Match[str]) -> str:
+    run = match.group(0)
+    if "." not in run or "-" not in run:
+        return run  # rows of dots or of dashes are punctuation
+    words = []
+    for word in _MORSE_WORD_GAP.split(run.strip()):
+        letters = [_MORSE_CODE.get(code) for code in word.split()]
+        if not letters or None in letters:
+            return run
+        words.append("".join(letter for letter in letters if letter))
+    return " ".join(words)
 
 
 def _decode_base64(match: re.Match[str]) -> str:
