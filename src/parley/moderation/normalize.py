@@ -127,6 +127,7 @@ _FLIPPED = str.maketrans(
 _FLIPPED_ONLY = re.compile("[ɐɔǝɟƃɥɾʞɯɹʇʍʎ]")
 """Letters only upside-down text has (not ʌ, which IPA uses for English "cup")."""
 MIN_FLIPPED = 3
+"""Distinct such letters a text needs to be turned over (IPA uses a few of them)."""
 _MORSE_CODE = {
     ".-": "a", "-...": "b", "-.-.": "c", "-..": "d", ".": "e", "..-.": "f", "--.": "g",
     "....": "h", "..": "i", ".---": "j", "-.-": "k", ".-..": "l", "--": "m", "-.": "n",
