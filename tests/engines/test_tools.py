@@ -139,6 +139,29 @@ def test_reading_replies():
     assert ToolCalling((TIME,), "required").parse('{"content": "Hi"}') is None
 
 
+@pytest.mark.parametrize("size", [1, 2, 3, 5, 64])
+def test_an_answer_streams_as_it_is_decoded(size):
+    answer = 'Say "hi"\nthen — ünï 😀 and a \\ backslash.'
+    reply = json.dumps({"content": answer})  # escapes: \", \n, \u00fc, \ud83d\ude00, \\
+    stream = ToolCalling((WEATHER,)).answer_stream()
+    assert stream is not None
+    pieces = [stream.feed(reply[i : i + size]) for i in range(0, len(reply), size)]
+    assert "".join(pieces) == answer == stream.text
+    if size == 1:
+        assert sum(1 for p in pieces if p) > 10  # it streamed, it was not held to the end
+
+
+def test_only_text_answers_stream():
+    stream = ToolCalling((WEATHER,)).answer_stream()
+    assert stream is not None
+    call = json.dumps({"tool_calls": [{"name": "get_weather", "arguments": {"city": "Oslo"}}]})
+    assert [stream.feed(c) for c in call] == [""] * len(call)
+    assert ToolCalling((WEATHER,), "required").answer_stream() is None
+    assert ToolCalling((WEATHER,), content_schema={}).answer_stream() is None
+    odd = ToolCalling((WEATHER,)).answer_stream()
+    assert odd is not None and odd.feed('{ "content" : "a\\uZZZZ b"}') == "a\\uZZZZ b"
+
+
 def test_earlier_calls_are_written_as_the_model_writes_them():
     written = render_calls([("get_weather", '{"city": "Paris"}'), ("get_time", "")])
     assert json.loads(written) == {

@@ -87,12 +87,13 @@ def test_streamed_calls_and_answers(server: Any) -> None:
     assert json.loads(calls[0].function.arguments or "") == {"city": "Paris"}
     assert chunks[-1].choices[0].finish_reason == "tool_calls"
 
-    server.engine.queue('{"content": "I can answer that myself."}')
+    # An answer streams piece by piece, decoded from its JSON as it comes.
+    server.engine.queue('{"content": "I can', " answer", ' that \\"myself\\"."}')
     chunks = list(
         client.chat.completions.create(model=MODEL, messages=ASK, tools=[WEATHER_TOOL], stream=True)
     )
-    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
-    assert text == "I can answer that myself."
+    contents = [c.choices[0].delta.content for c in chunks if c.choices]
+    assert [c for c in contents if c] == ["I can", " answer", ' that "myself".']
     assert chunks[-1].choices[0].finish_reason == "stop"
 
 

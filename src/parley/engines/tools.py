@@ -144,6 +144,12 @@ class ToolCalling:
             schema = {"anyOf": [_object({"content": content}), schema]}
         return {**schema, **{key: found for key, found in definitions.items() if found}}
 
+    def answer_stream(self) -> AnswerStream | None:
+        """A decoder that streams the answer as it is generated, where the answer is text."""
+        if self.choice != "auto" or self.content_schema is not None:
+            return None
+        return AnswerStream()
+
     def parse(self, text: str) -> ToolReply | None:
         """The reply's answer or calls; None when it is not a finished reply of that shape
         (e.g. cut by the token limit)."""
@@ -170,6 +176,83 @@ class ToolCalling:
             if ToolCall(call["name"], arguments) not in parsed:  # a repeat is no new call
                 parsed.append(ToolCall(call["name"], arguments))
         return ToolReply(None, tuple(parsed))
+
+
+_ANSWER_OPENING = re.compile(r'\s*\{\s*"content"\s*:\s*"')
+_LONGEST_OPENING = 64
+_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", '"': '"', "\\": "\\", "/": "/"}
+
+
+_PAIR = re.compile(r"\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}$")
+
+
+def _hex(digits: str) -> int:
+    try:
+        return int(digits, 16)
+    except ValueError:
+        return -1
+
+
+class AnswerStream:
+    """The answer of an `auto` reply while it is generated: the string in `{"content": "...`
+    decoded as it grows, so an answer streams like any reply (calls are read whole at the
+    end). Escapes cut between pieces wait for the rest."""
+
+    def __init__(self) -> None:
+        self._raw = ""
+        self._at: int | None = None
+        """Where the undecoded answer text starts; None before the opening is seen."""
+        self._closed = False
+        self.text = ""
+        """The answer decoded so far."""
+
+    def feed(self, piece: str) -> str:
+        """Add a piece of the reply; return the answer text it completes (maybe empty)."""
+        self._raw += piece
+        if self._closed:
+            return ""
+        if self._at is None:
+            opening = _ANSWER_OPENING.match(self._raw)
+            if opening is None:
+                if len(self._raw) > _LONGEST_OPENING:
+                    self._closed = True  # a call, or no answer of this shape
+                return ""
+            self._at = opening.end()
+        decoded, self._at = self._decode(self._at)
+        self.text += decoded
+        return decoded
+
+    def _decode(self, at: int) -> tuple[str, int]:
+        raw, out = self._raw, list[str]()
+        while at < len(raw):
+            char = raw[at]
+            if char == '"':
+                self._closed = True
+                return "".join(out), at + 1
+            if char != "\\":
+                out.append(char)
+                at += 1
+                continue
+            if at + 1 >= len(raw):
+                break
+            if raw[at + 1] != "u":
+                out.append(_ESCAPES.get(raw[at + 1], raw[at + 1]))
+                at += 2
+                continue
+            if at + 6 > len(raw):
+                break
+            pair = raw[at : at + 12]
+            if 0xD800 <= _hex(pair[2:6]) < 0xDC00 and len(pair) < 12:
+                break  # the low half of a surrogate pair is still to come
+            try:  # json decodes a pair, or one escape, as it would in the whole reply
+                decoded = (
+                    json.loads(f'"{pair}"') if _PAIR.match(pair) else json.loads(f'"{pair[:6]}"')
+                )
+            except ValueError:
+                decoded = pair[:6]  # not an escape after all: kept as written
+            out.append(decoded)
+            at += 12 if _PAIR.match(pair) else 6
+        return "".join(out), at
 
 
 def render_calls(calls: Sequence[tuple[str, str]]) -> str:

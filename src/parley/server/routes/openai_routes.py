@@ -370,6 +370,8 @@ async def chat_completions(
         )
         shown = False
         refusal: str | None = None
+        # With tools, an answer streams as it is decoded from its JSON; calls come at the end.
+        answer = calling.answer_stream() if calling is not None else None
         async for event in events:
             match event:
                 case StreamFailed(error=error):
@@ -379,8 +381,10 @@ async def chat_completions(
                     break
                 case Started():
                     pass  # already sent: `open_stream` returned it
-                case Delta() if calling is not None:
-                    pass  # a tool-calling reply is JSON: it is read whole when it ends
+                case Delta(text=text) if calling is not None:
+                    if answer is not None and (said := answer.feed(text)):
+                        shown = shown or bool(said.strip())
+                        yield sse(chunk(ChoiceDelta(content=said)))
                 case Delta(text=text):
                     shown = shown or bool(text.strip())
                     yield sse(chunk(ChoiceDelta(content=text)))
@@ -396,12 +400,18 @@ async def chat_completions(
                         text = f"\n\n{refusal}" if shown else refusal
                         yield sse(chunk(ChoiceDelta(content=text), "content_filter"))
                     elif calling is not None:
-                        answer = answer_of(reply, calling)
-                        if answer.calls:
-                            yield sse(chunk(ChoiceDelta(tool_calls=as_deltas(answer.calls))))
-                        else:
-                            yield sse(chunk(ChoiceDelta(content=answer.content)))
-                        yield sse(chunk(ChoiceDelta(), answer.finish))
+                        ended = answer_of(reply, calling)
+                        streamed = answer.text if answer is not None else ""
+                        if ended.calls:
+                            yield sse(chunk(ChoiceDelta(tool_calls=as_deltas(ended.calls))))
+                        elif not streamed:
+                            yield sse(chunk(ChoiceDelta(content=ended.content)))
+                        elif (ended.content or "").startswith(streamed) and (
+                            rest := (ended.content or "")[len(streamed) :]
+                        ):
+                            # What the decoder held back (an escape cut at the very end).
+                            yield sse(chunk(ChoiceDelta(content=rest)))
+                        yield sse(chunk(ChoiceDelta(), ended.finish))
                     else:
                         yield sse(chunk(ChoiceDelta(), finish_reason(reply)))
                     if body.parley_events:
