@@ -3473,13 +3473,13 @@ OBFUSCATIONS = {
 }
 
 
+def _test_requests(rows: list[tuple[str, str, str]], label: str) -> list[str]:
+    """The templated test part's user requests (not bot replies) of one label."""
+    return [t for s, t, lb in rows if s == "test" and lb == label and not t.startswith("Bot:")]
+
+
 def obfuscated(rng: random.Random, rows: list[tuple[str, str, str]]) -> list[dict[str, str]]:
-    test_harm = [
-        t for s, t, lb in rows if s == "test" and lb == INTERVENTION and not t.startswith("Bot:")
-    ]
-    test_safe = [
-        t for s, t, lb in rows if s == "test" and lb == CASUAL and not t.startswith("Bot:")
-    ]
+    test_harm, test_safe = _test_requests(rows, INTERVENTION), _test_requests(rows, CASUAL)
     out: list[dict[str, str]] = []
     for name, fn in OBFUSCATIONS.items():
         for text in rng.sample(test_harm, 30):
@@ -3555,12 +3555,7 @@ ENCODED_FRAMES = (
 def encoded(rng: random.Random, rows: list[tuple[str, str, str]]) -> list[dict[str, str]]:
     """Held-out requests encoded whole (base64, ROT13, written backwards), bare or in a frame
     that says so; drawn with a random state of their own so the other rows stay as they were."""
-    test_harm = [
-        t for s, t, lb in rows if s == "test" and lb == INTERVENTION and not t.startswith("Bot:")
-    ]
-    test_safe = [
-        t for s, t, lb in rows if s == "test" and lb == CASUAL and not t.startswith("Bot:")
-    ]
+    test_harm, test_safe = _test_requests(rows, INTERVENTION), _test_requests(rows, CASUAL)
     out: list[dict[str, str]] = []
     for name, encode in ENCODINGS.items():
         for label, texts, count in ((INTERVENTION, test_harm, 15), (CASUAL, test_safe, 6)):

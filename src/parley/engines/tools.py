@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 MAX_TOOLS = 128
@@ -72,6 +72,7 @@ class ToolCalling:
     """Whether one reply may call several tools."""
     content_schema: Mapping[str, Any] | None = None
     """The answer's own JSON schema (`{}`: any object), when the answer must be JSON too."""
+    _schema: dict[str, Any] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.tools:
@@ -94,7 +95,8 @@ class ToolCalling:
         size += sum(len(tool.description) for tool in self.tools)
         if size > MAX_TOOLS_JSON:
             raise ToolError(f"tools: the definitions are too long ({size} > {MAX_TOOLS_JSON})")
-        self.reply_schema()  # conflicting definitions are an error now, not upstream
+        # Built once, now: conflicting definitions are an error here, not upstream.
+        object.__setattr__(self, "_schema", self._build_schema())
 
     @property
     def callable_tools(self) -> tuple[Tool, ...]:
@@ -122,6 +124,9 @@ class ToolCalling:
 
     def reply_schema(self) -> dict[str, Any]:
         """The JSON schema the reply is constrained to."""
+        return self._schema
+
+    def _build_schema(self) -> dict[str, Any]:
         definitions: dict[str, dict[str, Any]] = {}
         calls = []
         for tool in self.callable_tools:
@@ -183,14 +188,8 @@ _LONGEST_OPENING = 64
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", '"': '"', "\\": "\\", "/": "/"}
 
 
-_PAIR = re.compile(r"\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}$")
-
-
-def _hex(digits: str) -> int:
-    try:
-        return int(digits, 16)
-    except ValueError:
-        return -1
+_HIGH_HALF = re.compile(r"\\u[dD][89abAB][0-9a-fA-F]{2}")
+_PAIR = re.compile(r"\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}")
 
 
 class AnswerStream:
@@ -241,17 +240,15 @@ class AnswerStream:
                 continue
             if at + 6 > len(raw):
                 break
-            pair = raw[at : at + 12]
-            if 0xD800 <= _hex(pair[2:6]) < 0xDC00 and len(pair) < 12:
+            size = 12 if _PAIR.match(raw, at) else 6
+            if size == 6 and _HIGH_HALF.match(raw, at) and at + 12 > len(raw):
                 break  # the low half of a surrogate pair is still to come
+            escape = raw[at : at + size]
             try:  # json decodes a pair, or one escape, as it would in the whole reply
-                decoded = (
-                    json.loads(f'"{pair}"') if _PAIR.match(pair) else json.loads(f'"{pair[:6]}"')
-                )
+                out.append(json.loads(f'"{escape}"'))
             except ValueError:
-                decoded = pair[:6]  # not an escape after all: kept as written
-            out.append(decoded)
-            at += 12 if _PAIR.match(pair) else 6
+                out.append(escape)  # not an escape after all: kept as written
+            at += size
         return "".join(out), at
 
 
