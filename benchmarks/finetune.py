@@ -208,7 +208,9 @@ def write_part(folder: Path, part: str) -> Path:
     return path
 
 
-def accuracy(source: str, threads: int, data_dir: Path) -> dict[str, object]:
+def accuracy(
+    source: str, threads: int, data_dir: Path, device_map: str | None = None
+) -> dict[str, object]:
     """Greedy answers of `source` to every part's phrasings, and the share that are right."""
     from parley.config import ModelSettings
     from parley.engines.base import Turn
@@ -217,11 +219,18 @@ def accuracy(source: str, threads: int, data_dir: Path) -> dict[str, object]:
     from parley.engines.sources import resolve_source
     from parley.engines.transformers_engine import TransformersEngine
 
-    settings = ModelSettings(source=source, engine="transformers", threads=threads)
+    settings = ModelSettings(
+        source=source, engine="transformers", threads=threads, device_map=device_map
+    )
+    began = time.perf_counter()
     engine = TransformersEngine(resolve_source(source), settings, cache_dir=data_dir / "models")
+    result: dict[str, object] = {
+        "load_s": round(time.perf_counter() - began, 1),
+        "device": str(engine.device),
+        "dtype": str(engine.model.dtype),
+    }
     prompt_format = build_format(settings.format, engine, settings.system_prompt)
     params = GenerationParams(max_new_tokens=40, temperature=0.0)
-    result: dict[str, object] = {}
     for part in PARTS:
         asked = questions(part)
         prompts = [prompt_format.render([Turn("user", q)]) for q, _ in asked]
@@ -246,6 +255,9 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=None)
     parser.add_argument("--skip-base", action="store_true")
     parser.add_argument("--show-answers", action="store_true")
+    parser.add_argument(
+        "--device-map", help="transformers device_map for the answers (e.g. auto on GPUs)"
+    )
     parser.add_argument("extra", nargs="*", help="More `parley finetune` flags, after --.")
     args = parser.parse_args()
     check_split()
@@ -265,7 +277,7 @@ def main() -> None:
         "flags": args.extra,
     }
     if not args.skip_base:
-        result["base"] = accuracy("smollm2-135m-instruct", args.threads, data_dir)
+        result["base"] = accuracy("smollm2-135m-instruct", args.threads, data_dir, args.device_map)
     env = os.environ | {"OMP_NUM_THREADS": str(args.threads), "PARLEY_DATA_DIR": str(data_dir)}
     command = [
         sys.executable, "-m", "parley.cli", "finetune", str(train), "--out", str(out_dir),
@@ -289,8 +301,9 @@ def main() -> None:
         "command_cpu_s": round(usage.ru_utime + usage.ru_stime, 1),
         "dev_loss": manifest["eval"],
         "parameters": manifest["parameters"],
+        "machine": manifest["machine"],
     }
-    result["tuned"] = accuracy(str(out_dir), args.threads, data_dir)
+    result["tuned"] = accuracy(str(out_dir), args.threads, data_dir, args.device_map)
     for key in ("base", "tuned"):
         part = result.get(key)
         if isinstance(part, dict) and not args.show_answers:

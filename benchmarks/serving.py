@@ -7,11 +7,16 @@ Measures, at 1/2/4/8 concurrent clients streaming chat completions:
   each level is measured on them back to back (`--repeats` times), so each ratio compares
   figures taken a few seconds apart;
 - Parley's server on the in-process llama.cpp engine, moderation on (the engine before);
+- with `--in-front`, Parley's servers run on the `openai` engine, each in front of its own
+  server started as the bare one, instead of managing their own: the pipeline before an engine
+  it does not manage (a GPU build of llama-server stands in for vLLM, which cannot be installed
+  offline; see benchmarks/gpu_check.sh);
 then time to first token p50/p95, aggregate tokens/s, and the peak RSS of the server's process
 tree; and a 64-token grounded answer (retrieval + moderation) end to end, p50/p95. Also one
 stream at a time on both engines directly (no HTTP), which decides the terminal chat's engine.
 
     .venv/bin/python benchmarks/serving.py [--max-tokens 128] [--rounds 2] [--repeats 3] [--quick]
+    python benchmarks/serving.py --in-front --gpu-layers 99 --levels 1 8 32 --quick --no-grounded
 """
 
 from __future__ import annotations
@@ -227,7 +232,9 @@ def served_gguf() -> Path:
 
 
 @contextmanager
-def bare_server(args: argparse.Namespace, workdir: Path) -> Iterator[Server]:
+def bare_server(
+    args: argparse.Namespace, workdir: Path, name: str = "bare_llama_server"
+) -> Iterator[Server]:
     """Bare llama-server on the file Parley serves, `--parallel` the highest level."""
     from parley.engines.llama_server import find_llama_server, server_arguments
 
@@ -243,15 +250,17 @@ def bare_server(args: argparse.Namespace, workdir: Path) -> Iterator[Server]:
         threads=cores,
         batch_threads=cores,
     )
+    if args.gpu_layers is not None:
+        arguments += ["--n-gpu-layers", str(args.gpu_layers)]
     command = [str(binary), *arguments, "--host", "127.0.0.1", "--port", str(port)]
     url = f"http://127.0.0.1:{port}"
-    with running_server(command, url, log=workdir / "bare.log", ready_path="/health") as process:
+    with running_server(command, url, log=workdir / f"{name}.log", ready_path="/health") as process:
         yield Server(
-            "bare_llama_server",
+            name,
             url,
             process.pid,
             chat_body(args.max_tokens),
-            {"flags": f"--parallel {max(args.levels)} -t {cores}"},
+            {"flags": " ".join(arguments[2:])},
         )
 
 
@@ -264,20 +273,26 @@ def parley_server(
     engine: str,
     moderation: bool,
     grounded: bool = False,
+    upstream: str | None = None,
 ) -> Iterator[Server]:
-    """Parley's server on `engine`, moderation on or off, retrieval only when `grounded`."""
+    """Parley's server on `engine`, moderation on or off, retrieval only when `grounded`;
+    on the `openai` engine, in front of the server at `upstream`."""
     port = free_port()
     config = workdir / f"{name}.toml"
     # The user's data dir by default: the default KB and the cached moderation head are there.
     data_line = f'data_dir = "{args.data_dir}"\n' if args.data_dir else ""
+    active = max(16, max(args.levels))
+    upstream_line = f'base_url = "{upstream}/v1"\n' if upstream else ""
     config.write_text(
-        data_line
-        + f"[server]\nport = {port}\nmax_active_generations = 16\nrate_limit_per_minute = 0\n"
+        data_line + f"[server]\nport = {port}\nmax_active_generations = {active}\n"
+        "rate_limit_per_minute = 0\n"
         f'[model]\nengine = "{engine}"\nparallel = {max(args.levels)}\ncontext_window = 2048\n'
-        f"[retrieval]\nenabled = {'true' if grounded else 'false'}\n"
+        + upstream_line
+        + f"[retrieval]\nenabled = {'true' if grounded else 'false'}\n"
         f'[moderation]\nmoderator = "{"classifier" if moderation else "none"}"\n'
     )
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    path = os.pathsep.join(p for p in (str(ROOT / "src"), os.environ.get("PYTHONPATH")) if p)
+    env = {**os.environ, "PYTHONPATH": path}
     command = [sys.executable, "-m", "parley.cli", "-c", str(config), "serve"]
     url = f"http://127.0.0.1:{port}"
     with running_server(command, url, log=workdir / f"{name}.log", env=env) as process:
@@ -454,6 +469,14 @@ def main() -> None:
     parser.add_argument("--levels", type=int, nargs="+", default=[1, 2, 4, 8])
     parser.add_argument("--data-dir", type=Path, help="Parley data dir (the default KB index)")
     parser.add_argument("--quick", action="store_true", help="skip the in-process comparison")
+    parser.add_argument(
+        "--in-front",
+        action="store_true",
+        help="run Parley's servers on the openai engine in front of the bare server",
+    )
+    parser.add_argument(
+        "--gpu-layers", type=int, help="bare llama-server's --n-gpu-layers (a CUDA build)"
+    )
     parser.add_argument("--no-grounded", action="store_true", help="skip the grounded answer")
     parser.add_argument(
         "--only",
@@ -483,8 +506,21 @@ def main() -> None:
             servers = [stack.enter_context(bare_server(args, workdir))]
             for name, moderation in PARLEY_SERVERS.items():
                 if not args.only or name in args.only:
+                    upstream = None
+                    if args.in_front:
+                        # Each Parley server has its own upstream, started as bare's: llama.cpp
+                        # attends over every slot between a batch's lowest and highest busy one,
+                        # so on one shared server whoever runs after another inherits its slot
+                        # layout (8 clients after 32 measured 0.25x, or 1.2x, by luck).
+                        own = bare_server(args, workdir, f"{name}_upstream")
+                        upstream = stack.enter_context(own).url
                     server = parley_server(
-                        args, workdir, name, engine="auto", moderation=moderation
+                        args,
+                        workdir,
+                        name,
+                        engine="openai" if upstream else "auto",
+                        moderation=moderation,
+                        upstream=upstream,
                     )
                     servers.append(stack.enter_context(server))
             return measure_levels(args, servers)

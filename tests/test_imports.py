@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ast
 import importlib
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -143,3 +145,18 @@ def test_every_module_imports(name: str, monkeypatch: pytest.MonkeyPatch) -> Non
     if name in FOREIGN_RUNTIMES:
         monkeypatch.syspath_prepend(str(FOREIGN_RUNTIMES[name]))
     importlib.import_module(name)
+
+
+def test_a_server_without_retrieval_does_not_load_faiss(tmp_path: Path) -> None:
+    # Faiss is a retrieval-only dependency: a deployment with retrieval off (e.g. in front of
+    # a GPU engine) should not need it installed, nor pay its import.
+    code = (
+        "import sys\n"
+        "from parley.config import Settings\n"
+        "from parley.wiring import build_retrieval\n"
+        f"settings = Settings(data_dir={str(tmp_path)!r}, retrieval={{'enabled': False}})\n"
+        "assert build_retrieval(settings) is None\n"
+        "assert 'faiss' not in sys.modules, 'faiss imported'\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]

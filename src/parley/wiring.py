@@ -174,15 +174,15 @@ def build_retrieval(
 ) -> KnowledgeRetrieval | None:
     """The retrieval step over the data directory's knowledge bases (the default one built on
     first use) and/or the web search API, or None when retrieval is off."""
+    config = settings.retrieval
+    if not config.enabled:
+        return None  # before the imports: a server without retrieval never loads Faiss
     from rich.console import Console
 
     from parley.retrieval.bases import KnowledgeBases
     from parley.retrieval.build import open_or_build
     from parley.retrieval.retriever import RETRIEVERS
 
-    config = settings.retrieval
-    if not config.enabled:
-        return None
     shared = shared or shared_for(settings, progress=progress)
     web = RETRIEVERS.build("web", config, shared) if config.retriever in ("web", "both") else None
     if config.retriever == "web":
