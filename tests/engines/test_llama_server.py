@@ -102,10 +102,76 @@ def test_closing_a_stream_frees_its_slot(managed):
     next(pieces), next(pieces)
     assert sum(slot["is_processing"] for slot in slots(managed)) == 1
     generation.close()
+    wait_idle(managed)
+
+
+def wait_idle(engine) -> None:
     deadline = time.monotonic() + 5
-    while any(slot["is_processing"] for slot in slots(managed)):
-        assert time.monotonic() < deadline, "the slot kept generating for nobody"
+    while any(slot["is_processing"] for slot in slots(engine)):
+        assert time.monotonic() < deadline, "a slot kept generating for nobody"
         time.sleep(0.05)
+
+
+def test_requests_take_the_lowest_free_slots(managed):
+    # Left to itself llama-server hands each request the least recently used slot, which would
+    # be 1, 2, 3 here; llama.cpp then attends over every slot between the busy ones.
+    params = GenerationParams(temperature=0.8, seed=7, max_new_tokens=1000)
+    questions = ["Tell a long story.", "Describe the sea at length.", "Explain rain in detail."]
+    for question in questions:
+        generation = Generation(managed, prompt_for(managed, question), params)
+        pieces = iter(generation)
+        next(pieces), next(pieces)
+        busy = [slot["id"] for slot in slots(managed) if slot["is_processing"]]
+        generation.close()
+        wait_idle(managed)
+        assert busy == [0], question
+    first, second = (Generation(managed, prompt_for(managed, q), params) for q in questions[:2])
+    streams = [iter(first), iter(second)]
+    for stream in streams:
+        next(stream), next(stream)
+    busy = [slot["id"] for slot in slots(managed) if slot["is_processing"]]
+    first.close()
+    second.close()
+    wait_idle(managed)
+    assert busy == [0, 1]
+
+
+def test_slot_picker_hands_out_the_lowest_free_slot():
+    from parley.engines.llama_server import SlotPicker
+
+    picker = SlotPicker(2)
+    with picker.claim() as a, picker.claim() as b, picker.claim() as c:
+        assert (a, b, c) == (0, 1, None)  # all taken: unpinned, the server queues it
+    with picker.claim() as a:
+        with picker.claim() as b:
+            assert (a, b) == (0, 1)
+        with picker.claim() as again:
+            assert again == 1  # 1 came back while 0 stayed busy
+    with picker.claim() as a:
+        assert a == 0
+
+
+def test_a_slot_holding_most_of_the_prompt_is_taken_again():
+    from parley.engines.llama_server import REUSE_MIN_CHARS, SlotPicker
+
+    picker = SlotPicker(3)
+    history = "System: be brief.\n" + "User: tell me more. " * (REUSE_MIN_CHARS // 10)
+    with picker.claim("System: be brief.\nUser: hi"), picker.claim(history) as held:
+        assert held == 1
+    # slot 0 shares only the system line with the next turn; slot 1 holds its whole history
+    with picker.claim(history + "Bot: sure.\nUser: and then?") as again:
+        assert again == 1
+    with picker.claim("System: be brief.\nUser: something else") as other:
+        assert other == 0  # a short shared prefix is not worth spreading the slots for
+
+
+def test_common_prefix_length():
+    from parley.engines.llama_server import _common_prefix
+
+    assert _common_prefix("", "abc") == 0
+    assert _common_prefix("abc", "abd") == 2
+    assert _common_prefix("abc", "abc") == 3
+    assert _common_prefix("x" * 5000 + "a", "x" * 5000 + "b") == 5000
 
 
 def test_a_killed_child_fails_requests_in_flight_then_recovers(managed):

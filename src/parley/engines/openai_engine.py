@@ -199,7 +199,11 @@ class OpenAIEngine(ChatEngine):
         return body
 
     def stream(self, prompt: str, params: GenerationParams) -> Generator[TokenPiece, None, None]:
-        events = self.client.stream_completion(self.completion_body(prompt, params))
+        return self.stream_request(self.completion_body(prompt, params))
+
+    def stream_request(self, body: dict[str, Any]) -> Generator[TokenPiece, None, None]:
+        """The pieces of one `/v1/completions` request, ending with a finish reason."""
+        events = self.client.stream_completion(body)
         try:
             for event in events:
                 choices = event.get("choices") or []
