@@ -97,7 +97,7 @@ take() {
   local part=$1
   mkdir -p "$WORK"
   if [ -f "$part/llama-src.tar.gz" ]; then
-    rm -rf "$WORK"/{site,bulk,llama.cpp,build,build.log,build.done,cache,data}
+    rm -rf "$WORK"/{site,bulk,unpacked,llama.cpp,build,build.log,build.done,cache,data}
     "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target "$WORK/site" \
       "$part"/wheels/*.whl
     cp "$part/bulk.manifest" "$WORK/"
@@ -119,9 +119,10 @@ take() {
   fi
   if [ "$have" -eq "$bulk_bytes" ]; then
     [ "$(sha256sum "$WORK/bulk" | cut -d' ' -f1)" = "$bulk_sha256" ] || { say "bulk corrupt"; exit 1; }
-    mkdir -p "$WORK/cache/parley" "$WORK/data"
-    tail -c +$((model_bytes + 1)) "$WORK/bulk" | tar -x -C "$WORK/cache/parley" moderation-encoders
-    tail -c +$((model_bytes + 1)) "$WORK/bulk" | tar -x -C "$WORK/data" moderation
+    mkdir -p "$WORK/cache/parley" "$WORK/data" "$WORK/unpacked"
+    tail -c +$((model_bytes + 1)) "$WORK/bulk" | tar -x -C "$WORK/unpacked"
+    mv "$WORK/unpacked/moderation-encoders" "$WORK/cache/parley/"
+    mv "$WORK/unpacked/moderation" "$WORK/data/"
     say "moderation model in place"
   fi
 }

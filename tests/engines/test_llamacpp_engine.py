@@ -4,6 +4,7 @@ from parley.engines.base import EngineError, Turn
 from parley.engines.formats import build_format
 from parley.engines.generation import Generation
 from parley.engines.params import GenerationParams
+from tests.engines.json_person import PERSON_SCHEMA, assert_person
 
 GREEDY = GenerationParams(temperature=0, max_new_tokens=24)
 
@@ -70,18 +71,9 @@ def test_prompt_longer_than_the_window_is_refused(llamacpp_engine):
 
 
 def test_json_output_follows_the_schema(llamacpp_engine):
-    import json
-
-    schema = {
-        "type": "object",
-        "properties": {"name": {"type": "string", "maxLength": 20}, "age": {"type": "integer"}},
-        "required": ["name", "age"],
-        "additionalProperties": False,
-    }
-    params = GenerationParams(temperature=0, max_new_tokens=60, json_schema=schema)
+    params = GenerationParams(temperature=0, max_new_tokens=60, json_schema=PERSON_SCHEMA)
     llamacpp_engine.check_params(params)
-    value = json.loads(ask(llamacpp_engine, "Invent a person.", params).result())
-    assert set(value) == {"name", "age"} and isinstance(value["age"], int)
+    assert_person(ask(llamacpp_engine, "Invent a person.", params).result())
     any_object = GenerationParams(temperature=0, max_new_tokens=80, json_schema={})
     text = ask(llamacpp_engine, "Describe a cat in JSON.", any_object).result()
     assert text.startswith("{")

@@ -17,6 +17,7 @@ from parley.engines.params import GenerationParams
 from parley.engines.sources import resolve_source
 from parley.server.child import free_port
 from parley.service import ChatRequest
+from tests.engines.json_person import PERSON_SCHEMA, assert_person
 
 GREEDY = GenerationParams(temperature=0, max_new_tokens=24)
 
@@ -130,16 +131,8 @@ def test_json_mode_returns_valid_json(remote):
 
 
 def test_json_schema_is_followed(remote):
-    schema = {
-        "type": "object",
-        "properties": {"name": {"type": "string", "maxLength": 20}, "age": {"type": "integer"}},
-        "required": ["name", "age"],
-        "additionalProperties": False,
-    }
-    params = GenerationParams(temperature=0, max_new_tokens=60, json_schema=schema)
-    value = json.loads(ask(remote, "Invent a person.", params).result())
-    assert set(value) == {"name", "age"}
-    assert isinstance(value["age"], int)
+    params = GenerationParams(temperature=0, max_new_tokens=60, json_schema=PERSON_SCHEMA)
+    assert_person(ask(remote, "Invent a person.", params).result())
 
 
 def test_logprobs_come_back_per_token(remote):
