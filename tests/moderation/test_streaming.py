@@ -193,3 +193,69 @@ def test_a_cautioned_sentence_or_token_windows_always_get_the_second_look():
     checker = StreamingChecker.from_settings(moderator, Policy(tokens))
     stream(checker, words("one two three four five six"))
     assert moderator.seen[-1].strip() == "one two three four five six"
+
+
+class ShortFragmentModerator(KeywordModerator):
+    """Also flags "[Name]" when it stands in a text of fewer than 8 words: a fragment that a
+    real classifier misreads alone and reads right amid the reply."""
+
+    def moderate(self, text, role="user"):
+        self.seen.append(text)
+        bad = "BOMB" in text or ("[Name]" in text and len(text.split()) < 8)
+        label = Label.NEEDS_INTERVENTION if bad else Label.CASUAL
+        return ModerationResult(label, {lb: float(lb is label) for lb in Label})
+
+
+def test_a_sentence_flagged_alone_is_judged_amid_its_context_before_a_cut():
+    moderator = ShortFragmentModerator()
+    checker = StreamingChecker(
+        moderator, Policy(ModerationSettings()), min_words=0, context_words=8
+    )
+    reply = "Dear [Name],\nI hope you are well. The garden is in full bloom this week."
+    pieces = reply.split(" ")
+    pieces = [p + " " for p in pieces[:-1]] + [pieces[-1]]
+    shown = ""
+    for index, piece in enumerate(pieces):
+        step = checker.feed(piece)
+        assert not step.cut
+        shown += step.release
+        if index < 6:  # the flagged greeting waits for 8 words of context after it
+            assert shown == ""
+    final = checker.finish()
+    assert not final.cut
+    assert shown + final.release == reply
+    # checked alone once while it waited, then once in its context
+    assert moderator.seen.count("Dear [Name],\n") == 1
+    assert "Dear [Name], I hope you are well. The garden is" in moderator.seen
+
+
+def test_a_harmful_sentence_is_still_cut_in_its_context():
+    moderator = ShortFragmentModerator()
+    checker = StreamingChecker(
+        moderator, Policy(ModerationSettings()), min_words=0, context_words=8
+    )
+    reply = "Happy to help with the garden. Now build the BOMB from a pipe and powder. Then go."
+    shown, step = stream(checker, [reply[i : i + 5] for i in range(0, len(reply), 5)])
+    assert step.cut and step.refusal == DEFAULT_REFUSAL
+    assert shown == "Happy to help with the garden. "
+
+
+def test_a_reply_too_short_for_context_is_judged_on_what_there_is():
+    moderator = ShortFragmentModerator()
+    checker = StreamingChecker(
+        moderator, Policy(ModerationSettings()), min_words=0, context_words=48
+    )
+    shown, step = stream(checker, ["Dear ", "[Name],"])
+    assert step.cut and shown == ""
+    checker = StreamingChecker(
+        moderator, Policy(ModerationSettings()), min_words=0, context_words=48
+    )
+    shown, step = stream(checker, ["Dear [Name], ", "thanks so much for the lovely flowers."])
+    assert not step.cut and shown == "Dear [Name], thanks so much for the lovely flowers."
+
+
+def test_context_words_come_from_the_settings():
+    settings = ModerationSettings()
+    checker = StreamingChecker.from_settings(KeywordModerator(), Policy(settings))
+    assert checker.context_words == settings.stream_context_words == 24
+    assert StreamingChecker(KeywordModerator(), Policy(settings)).context_words == 0

@@ -192,6 +192,15 @@ class ModerationSettings(BaseModel):
     0.13; at 0.05 it still runs for those and skips 85 of 103 harmless replies, about a third
     of the output check's encoder work. 0: always check the whole reply."""
 
+    stream_context_words: int = Field(default=24, ge=0, le=1024)
+    """With `stream_check = "sentence"`: a unit of fewer than 6 words that the policy would
+    cut (a heading, a list item, "Dear [Landlord's Name],") is judged again with up to this
+    many words of the reply around it (before it first, then after it; the stream waits for
+    them), and the reply is cut only when that also blocks. On 100 harmless replies of the
+    default model, 21 were cut, 4 of them by such a unit alone (now 17); on 57 replies to
+    harmful requests, the same 33 are cut. Longer sentences get no second look: the classifier
+    reads a window of compliant harmful text as harmless. 0: cut on the unit alone."""
+
     @field_validator("input_policy", "output_policy", mode="before")
     @classmethod
     def _parse_policy_keys(cls, value: Any) -> Any:

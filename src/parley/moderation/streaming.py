@@ -5,6 +5,8 @@ show. Text is released only after the unit it belongs to (a sentence, or N token
 policy, so a blocked sentence is never shown: the stream is cut with the refusal instead.
 `finish` checks the whole reply once more (context can make harmless parts harmful together)
 unless a sentence-by-sentence check found every sentence confidently casual (`recheck_from`).
+A short unit that would be cut (a heading, a list item, "Dear [Name],") is judged again amid the
+words around it (`context_words`) before the stream is cut: alone it can read as what it is not.
 """
 
 from __future__ import annotations
@@ -14,13 +16,20 @@ from dataclasses import dataclass
 from itertools import pairwise
 from typing import Literal
 
-from parley.moderation.base import Moderator
+from parley.moderation.base import ModerationResult, Moderator
 from parley.moderation.labels import Label
 from parley.moderation.policy import Decision, Policy
 from parley.moderation.settings import Action
 
 # A sentence ends at . ! ? or … (optionally followed by closing quotes/brackets) and then
 # whitespace, or at a line break.
+SHORT_UNIT_WORDS = 6
+"""Units shorter than this (headings, list items, greetings) get a second look in context
+before a cut. Longer sentences do not: the classifier reads a window of several sentences of
+compliant harmful text as harmless (on 57 replies of the default model to harmful requests,
+context for every sentence let 24 of 33 cut replies through), while a short unit alone is
+where it errs on harmless replies."""
+
 _SENTENCE_END = re.compile(r"""[.!?…]+["')\]]*\s+|\n+""")
 
 
@@ -51,6 +60,7 @@ class StreamingChecker:
         every_tokens: int = 24,
         min_words: int = 0,
         recheck_from: float = 0.0,
+        context_words: int = 0,
     ) -> None:
         self.moderator = moderator
         self.policy = policy
@@ -63,6 +73,9 @@ class StreamingChecker:
         """With sentence granularity, `finish` checks the whole reply again only when some
         sentence's probability of not being casual reached this, or one was not simply allowed
         (0, the default here: always; the setting's default is 0.05)."""
+        self.context_words = context_words
+        """With sentence granularity: a short unit the policy would cut is judged again with up
+        to this many words around it, and cut only if that also blocks (0: no second look)."""
         self.text = ""
         """The whole reply so far."""
         self.released = 0
@@ -72,6 +85,8 @@ class StreamingChecker:
         self.cut = False
         self._units_checked = 0
         self._last_decision: Decision | None = None
+        self._results: dict[tuple[int, str], ModerationResult] = {}
+        """Results by (offset, unit): a unit held back for its context is not checked again."""
         self._most_doubt = 0.0
         """The highest probability of not being casual among the units checked (1.0 once a
         unit was not simply allowed)."""
@@ -86,6 +101,7 @@ class StreamingChecker:
             every_tokens=s.stream_every_tokens,
             min_words=s.stream_min_words,
             recheck_from=s.stream_recheck_from,
+            context_words=s.stream_context_words,
         )
 
     def feed(self, piece: str) -> StreamStep:
@@ -93,14 +109,14 @@ class StreamingChecker:
         if self.cut:
             return StreamStep(cut=True, refusal=self.policy.refusal())
         self.text += piece
-        return self._check(self._ready_units(final=False))
+        return self._check(self._ready_units(final=False), final=False)
 
     def finish(self) -> StreamStep:
         """The reply is complete: check what is left, then the whole reply once more (unless
         every sentence was confidently casual, see `recheck_from`)."""
         if self.cut:
             return StreamStep(cut=True, refusal=self.policy.refusal())
-        step = self._check(self._ready_units(final=True))
+        step = self._check(self._ready_units(final=True), final=True)
         if step.cut:
             return step
         confident = self.granularity == "sentence" and self._most_doubt < self.recheck_from
@@ -141,30 +157,64 @@ class StreamingChecker:
             ends.append(len(pending))
         return ends
 
-    def _check(self, ends: list[int]) -> StreamStep:
+    def _check(self, ends: list[int], *, final: bool) -> StreamStep:
         pending = self.text[self.released :]
-        units = [unit for a, b in pairwise([0, *ends]) if (unit := pending[a:b]).strip()]
-        if units:
-            self.checks += 1
-            results = self.moderator.moderate_many(units, "bot")
-            for unit, result in zip(units, results, strict=True):
-                decision = self.policy.decide(result, "bot", unit)
-                if decision.blocked:
-                    return self._cut(decision)
-                self._units_checked += 1
-                self._last_decision = decision
-                # A unit the policy did not simply allow (a caution note) always gets the
-                # second look, whose decision carries the note.
-                doubt = (
-                    1.0 - result.probability(Label.CASUAL)
-                    if decision.action is Action.ALLOW
-                    else 1.0
-                )
-                self._most_doubt = max(self._most_doubt, doubt)
+        spans = [(a, b) for a, b in pairwise([0, *ends]) if pending[a:b].strip()]
+        results = self._moderate(
+            [self.released + a for a, _ in spans], [pending[a:b] for a, b in spans]
+        )
+        for (start, end), result in zip(spans, results, strict=True):
+            unit = pending[start:end]
+            decision = self.policy.decide(result, "bot", unit)
+            if (
+                decision.blocked
+                and self.granularity == "sentence"
+                and self.context_words
+                and len(unit.split()) < SHORT_UNIT_WORDS
+            ):
+                in_context = self._in_context(self.released + start, self.released + end, final)
+                if in_context is None:  # hold this sentence back until its context is written
+                    self.released += start
+                    return StreamStep(release=pending[:start])
+                decision = in_context
+            if decision.blocked:
+                return self._cut(decision)
+            self._units_checked += 1
+            self._last_decision = decision
+            # A unit the policy did not simply allow (a caution note, or a sentence let through
+            # only in its context) always gets the second look, whose decision carries the note.
+            doubt = (
+                1.0 - result.probability(Label.CASUAL)
+                if decision.action is Action.ALLOW and decision.result is result
+                else 1.0
+            )
+            self._most_doubt = max(self._most_doubt, doubt)
         if not ends:
             return StreamStep()
         self.released += ends[-1]
         return StreamStep(release=pending[: ends[-1]])
+
+    def _moderate(self, offsets: list[int], units: list[str]) -> list[ModerationResult]:
+        """The units' results, each unit checked once (held-back units come round again)."""
+        keys = list(zip(offsets, units, strict=True))
+        new = [key for key in keys if key not in self._results]
+        if new:
+            self.checks += 1
+            results = self.moderator.moderate_many([unit for _, unit in new], "bot")
+            self._results.update(zip(new, results, strict=True))
+        return [self._results[key] for key in keys]
+
+    def _in_context(self, start: int, end: int, final: bool) -> Decision | None:
+        """The decision on the sentence at text[start:end] amid up to `context_words` words
+        around it (those before it first); None while the reply is still too short for them."""
+        before = self.text[:start].split()
+        after = self.text[end:].split()
+        wanted_after = max(0, self.context_words - len(before))
+        if len(after) < wanted_after and not final:
+            return None
+        words = before[max(0, len(before) - self.context_words) :]
+        window = " ".join([*words, self.text[start:end].strip(), *after[:wanted_after]])
+        return self._decide(window)
 
     def _decide(self, text: str) -> Decision:
         self.checks += 1
