@@ -21,8 +21,6 @@ from parley.moderation.labels import Label
 from parley.moderation.policy import Decision, Policy
 from parley.moderation.settings import Action
 
-# A sentence ends at . ! ? or … (optionally followed by closing quotes/brackets) and then
-# whitespace, or at a line break.
 SHORT_UNIT_WORDS = 6
 """Units shorter than this (headings, list items, greetings) get a second look in context
 before a cut. Longer sentences do not: the classifier reads a window of several sentences of
@@ -30,6 +28,8 @@ compliant harmful text as harmless (on 57 replies of the default model to harmfu
 context for every sentence let 24 of 33 cut replies through), while a short unit alone is
 where it errs on harmless replies."""
 
+# A sentence ends at . ! ? or … (optionally followed by closing quotes/brackets) and then
+# whitespace, or at a line break.
 _SENTENCE_END = re.compile(r"""[.!?…]+["')\]]*\s+|\n+""")
 
 
@@ -173,7 +173,7 @@ class StreamingChecker:
                 and len(unit.split()) < SHORT_UNIT_WORDS
             ):
                 in_context = self._in_context(self.released + start, self.released + end, final)
-                if in_context is None:  # hold this sentence back until its context is written
+                if in_context is None:  # hold this unit back until its context is written
                     self.released += start
                     return StreamStep(release=pending[:start])
                 decision = in_context
