@@ -58,7 +58,7 @@ def _settings(
 
 def _load(path: Path) -> list[Example]:
     """A JSONL file, or a part of Parley's own set by name (train, dev, test, overrefusal,
-    obfuscated, output)."""
+    obfuscated, output, replies)."""
     try:
         if not path.exists() and str(path) in SHIPPED_PARTS:
             return load_shipped(str(path))
@@ -141,7 +141,7 @@ def eval_command(
         Path,
         typer.Argument(
             help="Labelled JSONL: one {text, label} per line; or a part of Parley's own set: "
-            "dev, test, overrefusal, obfuscated, output; or all: every one of those."
+            "dev, test, overrefusal, obfuscated, output, replies; or all: every one of those."
         ),
     ],
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
@@ -153,7 +153,8 @@ def eval_command(
     ] = None,
 ) -> None:
     """Evaluate the configured moderator and policy on DATA (texts written `Bot: ...` are
-    judged as bot replies, under the output policy; the rest as user messages)."""
+    judged as bot replies, streamed through the output checker as the server does; the rest
+    as user messages)."""
     moderation, data_dir = _settings(ctx, moderator, threshold)
     names = list(EVAL_PARTS) if str(data) == "all" and not data.exists() else [str(data)]
     parts = {name: _load(Path(name)) for name in names}

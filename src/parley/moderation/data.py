@@ -68,12 +68,14 @@ SHIPPED_PARTS: dict[str, tuple[str, ...]] = {
     "overrefusal": ("overrefusal",),
     "obfuscated": ("obfuscated",),
     "output": ("output",),
+    "replies": ("replies",),
 }
 """Parts of Parley's set by name -> their files (`parley_moderation.<file>.jsonl`). The
 templated files come from `scripts/moderation_data.py` and are split by template and act, so
 dev and test phrasings and acts never occur in train. `overrefusal` (safe prompts that look
 unsafe, with unsafe contrasts), `obfuscated` (spacing, leetspeak, homoglyphs, six other
-languages) and `output` (bot text) are evaluation-only."""
+languages), `output` (bot text) and `replies` (whole replies of the default model, judged as
+they stream) are evaluation-only."""
 
 
 def shipped_part_paths(name: str) -> list[Path]:

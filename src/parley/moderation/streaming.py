@@ -202,7 +202,9 @@ class StreamingChecker:
             self.checks += 1
             results = self.moderator.moderate_many([unit for _, unit in new], "bot")
             self._results.update(zip(new, results, strict=True))
-        return [self._results[key] for key in keys]
+        # Only this batch's units can come round again (a held-back unit starts the next one).
+        self._results = {key: self._results[key] for key in keys}
+        return list(self._results.values())
 
     def _in_context(self, start: int, end: int, final: bool) -> Decision | None:
         """The decision on the sentence at text[start:end] amid up to `context_words` words
