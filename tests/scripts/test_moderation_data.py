@@ -17,6 +17,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ROOT / "src" / "parley" / "data" / "moderation"
 HAND_WRITTEN = [f"parley_moderation.{part}.jsonl" for part in ("train", "dev", "test")]
+MADE_ELSEWHERE = ["parley_moderation.replies.jsonl"]
+"""Real replies of the served model (`scripts/moderation_replies.py`), not templated."""
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +33,7 @@ def generator() -> ModuleType:
 
 
 def test_shipped_files_are_what_the_generator_makes(tmp_path):
-    for name in HAND_WRITTEN:
+    for name in HAND_WRITTEN + MADE_ELSEWHERE:
         shutil.copy(SHIPPED / name, tmp_path / name)
     subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "moderation_data.py"), "--out", str(tmp_path)],
