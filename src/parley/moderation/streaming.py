@@ -204,7 +204,7 @@ class StreamingChecker:
             self._results.update(zip(new, results, strict=True))
         # Only this batch's units can come round again (a held-back unit starts the next one).
         self._results = {key: self._results[key] for key in keys}
-        return list(self._results.values())
+        return [self._results[key] for key in keys]
 
     def _in_context(self, start: int, end: int, final: bool) -> Decision | None:
         """The decision on the sentence at text[start:end] amid up to `context_words` words
