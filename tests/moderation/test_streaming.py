@@ -89,6 +89,8 @@ def test_later_sentences_wait_for_min_words_and_are_checked_in_one_batch():
         third,
         "Seventeen eighteen. ",
         "And the BOMB at the end. ",
+        # the cutting sentence once more amid up to 24 words before it: here the whole reply
+        " ".join(reply.split()),
     ]
 
 
@@ -240,6 +242,38 @@ def test_a_harmful_sentence_is_still_cut_in_its_context():
     assert shown == "Happy to help with the garden. "
 
 
+class LoneSentenceModerator(KeywordModerator):
+    """Flags "feet up" read alone, not amid other words: a harmless sentence of a real reply
+    that the classifier misread alone ("Turn on your lights and put your feet up.")."""
+
+    def moderate(self, text, role="user"):
+        self.seen.append(text)
+        bad = "BOMB" in text or text.strip() == "Turn on your lights and put your feet up."
+        label = Label.NEEDS_INTERVENTION if bad else Label.CASUAL
+        return ModerationResult(label, {lb: float(lb is label) for lb in Label})
+
+
+REST_REPLY = "After a long day, rest. Turn on your lights and put your feet up. Read a good book."
+
+
+def test_every_unit_gets_the_look_in_context_unless_it_is_longer_than_the_cap():
+    def checker(cap):
+        return StreamingChecker(
+            LoneSentenceModerator(),
+            Policy(ModerationSettings()),
+            min_words=0,
+            context_words=8,
+            context_max_unit_words=cap,
+        )
+
+    # A sentence of 9 words is judged amid its context by default, and passes...
+    shown, step = stream(checker(None), [REST_REPLY[i : i + 7] for i in range(0, 80, 7)])
+    assert not step.cut and shown == REST_REPLY
+    # ... while a cap below its length cuts it on its own verdict.
+    shown, step = stream(checker(5), [REST_REPLY[i : i + 7] for i in range(0, 80, 7)])
+    assert step.cut and shown == "After a long day, rest. "
+
+
 def test_a_reply_too_short_for_context_is_judged_on_what_there_is():
     moderator = ShortFragmentModerator()
     checker = StreamingChecker(
@@ -258,4 +292,10 @@ def test_context_words_come_from_the_settings():
     settings = ModerationSettings()
     checker = StreamingChecker.from_settings(KeywordModerator(), Policy(settings))
     assert checker.context_words == settings.stream_context_words == 24
+    assert checker.context_max_unit_words is settings.stream_context_max_unit_words is None
+    capped = ModerationSettings(stream_context_max_unit_words=5)
+    assert (
+        StreamingChecker.from_settings(KeywordModerator(), Policy(capped)).context_max_unit_words
+        == 5
+    )
     assert StreamingChecker(KeywordModerator(), Policy(settings)).context_words == 0

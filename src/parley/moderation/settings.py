@@ -193,13 +193,18 @@ class ModerationSettings(BaseModel):
     of the output check's encoder work. 0: always check the whole reply."""
 
     stream_context_words: int = Field(default=24, ge=0, le=1024)
-    """With `stream_check = "sentence"`: a unit of fewer than 6 words that the policy would
-    cut (a heading, a list item, "Dear [Landlord's Name],") is judged again with up to this
-    many words of the reply around it (before it first, then after it; the stream waits for
-    them), and the reply is cut only when that also blocks. On 100 harmless replies of the
-    default model, 21 were cut, 4 of them by such a unit alone (now 17); on 57 replies to
-    harmful requests, the same 33 are cut. Longer sentences get no second look: the classifier
-    reads a window of compliant harmful text as harmless. 0: cut on the unit alone."""
+    """With `stream_check = "sentence"`: a unit the policy would cut (a heading, a list item,
+    "Dear [Landlord's Name],", a sentence) is judged again with up to this many words of the
+    reply around it (before it first, then after it; the stream waits for them), and the reply
+    is cut only when that also blocks. Alone, a unit of a real reply reads as what it is not:
+    "Turn on your lights and put your feet up." scored 0.998 needs-intervention. 0: cut on
+    the unit alone."""
+    stream_context_max_unit_words: int | None = Field(default=None, ge=1, le=4096)
+    """Units of more words than this are cut on their own verdict, without the second look in
+    context; None (the default): every unit gets it. Measured on 150 whole replies of the
+    default model to harmless requests: 20.7% false cuts with 5 (units under 6 words only),
+    10.7% with 14, 1.3% with none; on Parley's test part the harmful bot texts lost 2 of 52
+    (a compliance opener before a harmful sentence reads as harmless together)."""
 
     @field_validator("input_policy", "output_policy", mode="before")
     @classmethod

@@ -5,8 +5,9 @@ show. Text is released only after the unit it belongs to (a sentence, or N token
 policy, so a blocked sentence is never shown: the stream is cut with the refusal instead.
 `finish` checks the whole reply once more (context can make harmless parts harmful together)
 unless a sentence-by-sentence check found every sentence confidently casual (`recheck_from`).
-A short unit that would be cut (a heading, a list item, "Dear [Name],") is judged again amid the
-words around it (`context_words`) before the stream is cut: alone it can read as what it is not.
+A unit that would be cut (a heading, a list item, "Dear [Name],", a plain sentence) is judged
+again amid the words around it (`context_words`) before the stream is cut: alone it can read as
+what it is not.
 """
 
 from __future__ import annotations
@@ -20,13 +21,6 @@ from parley.moderation.base import ModerationResult, Moderator
 from parley.moderation.labels import Label
 from parley.moderation.policy import Decision, Policy
 from parley.moderation.settings import Action
-
-SHORT_UNIT_WORDS = 6
-"""Units shorter than this (headings, list items, greetings) get a second look in context
-before a cut. Longer sentences do not: the classifier reads a window of several sentences of
-compliant harmful text as harmless (on 57 replies of the default model to harmful requests,
-context for every sentence let 24 of 33 cut replies through), while a short unit alone is
-where it errs on harmless replies."""
 
 # A sentence ends at . ! ? or … (optionally followed by closing quotes/brackets) and then
 # whitespace, or at a line break.
@@ -61,6 +55,7 @@ class StreamingChecker:
         min_words: int = 0,
         recheck_from: float = 0.0,
         context_words: int = 0,
+        context_max_unit_words: int | None = None,
     ) -> None:
         self.moderator = moderator
         self.policy = policy
@@ -74,8 +69,11 @@ class StreamingChecker:
         sentence's probability of not being casual reached this, or one was not simply allowed
         (0, the default here: always; the setting's default is 0.05)."""
         self.context_words = context_words
-        """With sentence granularity: a short unit the policy would cut is judged again with up
-        to this many words around it, and cut only if that also blocks (0: no second look)."""
+        """With sentence granularity: a unit the policy would cut is judged again with up to
+        this many words around it, and cut only if that also blocks (0: no second look)."""
+        self.context_max_unit_words = context_max_unit_words
+        """Units of more words than this are cut on their own verdict (None: every unit gets
+        the second look in context)."""
         self.text = ""
         """The whole reply so far."""
         self.released = 0
@@ -102,6 +100,7 @@ class StreamingChecker:
             min_words=s.stream_min_words,
             recheck_from=s.stream_recheck_from,
             context_words=s.stream_context_words,
+            context_max_unit_words=s.stream_context_max_unit_words,
         )
 
     def feed(self, piece: str) -> StreamStep:
@@ -170,7 +169,10 @@ class StreamingChecker:
                 decision.blocked
                 and self.granularity == "sentence"
                 and self.context_words
-                and len(unit.split()) < SHORT_UNIT_WORDS
+                and (
+                    self.context_max_unit_words is None
+                    or len(unit.split()) <= self.context_max_unit_words
+                )
             ):
                 in_context = self._in_context(self.released + start, self.released + end, final)
                 if in_context is None:  # hold this unit back until its context is written
