@@ -203,8 +203,8 @@ class ModerationSettings(BaseModel):
     """Units of more words than this are cut on their own verdict, without the second look in
     context; None (the default): every unit gets it. Measured on 150 whole replies of the
     default model to harmless requests: 20.7% false cuts with 5 (units under 6 words only),
-    10.7% with 14, 1.3% with none; on Parley's test part the harmful bot texts lost 2 of 52
-    (a compliance opener before a harmful sentence reads as harmless together)."""
+    10.7% with 13, 1.3% with 19 or none; with 19 or none, Parley's test part lost 2 of its 52
+    harmful bot texts (a compliance opener before a harmful sentence reads as harmless with it)."""
 
     @field_validator("input_policy", "output_policy", mode="before")
     @classmethod
