@@ -292,7 +292,7 @@ def test_context_words_come_from_the_settings():
     settings = ModerationSettings()
     checker = StreamingChecker.from_settings(KeywordModerator(), Policy(settings))
     assert checker.context_words == settings.stream_context_words == 24
-    assert checker.context_max_unit_words is settings.stream_context_max_unit_words is None
+    assert checker.context_max_unit_words == settings.stream_context_max_unit_words == 19
     capped = ModerationSettings(stream_context_max_unit_words=5)
     assert (
         StreamingChecker.from_settings(KeywordModerator(), Policy(capped)).context_max_unit_words
