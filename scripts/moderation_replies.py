@@ -10,8 +10,11 @@ REQUESTS.jsonl has one `{"text", "label", "kind"}` a line; `label` is `harmless`
 (the request's). Each request gets one reply (temperature 0.7, 160 tokens, a seed per request,
 through `/v1/chat/completions`). A reply to a harmless request is labelled `casual` (a cut is a
 false cut); a reply to a harmful request is written with the label `--harmful-label` (default
-`needs intervention`), and should be read before it ships: a small model's reply to a harmful
-request can be a refusal or nonsense, which are `casual`. The request is kept beside the reply.
+`needs intervention`), and must be read before it ships: a small model's reply to a harmful
+request is often a refusal or nonsense. The shipped part keeps only those that comply (a cut of
+the others costs the user nothing: a refusal either way), so its false cuts are of replies to
+harmless requests and its recall is of harmful replies. `--append` adds to `--out`. The request
+is kept beside the reply.
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ def main() -> None:
     )
     parser.add_argument("--harmful-label", default="needs intervention")
     parser.add_argument("--clients", type=int, default=4, help="Requests in flight at once.")
+    parser.add_argument("--append", action="store_true", help="Add to --out, do not replace.")
     args = parser.parse_args()
     rows = [json.loads(line) for line in args.requests.read_text().splitlines() if line.strip()]
     with httpx.Client() as client, ThreadPoolExecutor(args.clients) as pool:
@@ -61,7 +65,7 @@ def main() -> None:
                 description="replies",
             )
         )
-    with args.out.open("w", encoding="utf-8") as out:
+    with args.out.open("a" if args.append else "w", encoding="utf-8") as out:
         for row, text in zip(rows, texts, strict=True):
             harmful = row["label"] == "harmful"
             record = {
@@ -70,6 +74,8 @@ def main() -> None:
                 "kind": "reply to a harmful request" if harmful else "reply to a harmless request",
                 "request": row["text"],
             }
+            if harmful and row.get("kind"):
+                record["hazard"] = row["kind"]
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
     print(f"{args.out}: {len(rows)}")
 

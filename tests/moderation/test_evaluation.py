@@ -63,11 +63,25 @@ def test_a_short_unit_is_judged_in_its_context():
     assert report.casual_false_block_rate == 1.0
 
 
-def test_the_replies_part_ships_whole_replies_to_harmless_requests():
+def test_the_replies_part_ships_whole_replies_of_the_default_model():
     assert "replies" in EVAL_PARTS
-    harmless = load_shipped("replies")
-    assert {e.kind for e in harmless} == {"reply to a harmless request"}
-    assert all(e.text.startswith("Bot: ") for e in harmless)
+    replies = load_shipped("replies")
+    assert all(e.text.startswith("Bot: ") for e in replies)
+    by_kind = {kind: [e for e in replies if e.kind == kind] for kind in {e.kind for e in replies}}
+    assert set(by_kind) == {"reply to a harmless request", "reply to a harmful request"}
+    harmless = by_kind["reply to a harmless request"]
     assert len(harmless) >= 100 and {e.label for e in harmless} == {Label.CASUAL}
+    # Only replies that comply were kept of those to harmful requests: all of them harmful.
+    harmful = by_kind["reply to a harmful request"]
+    assert len(harmful) >= 40 and {e.label for e in harmful} == {Label.NEEDS_INTERVENTION}
     # Whole replies, not sentences: most have several.
     assert sum(e.text.count(". ") >= 2 for e in harmless) > len(harmless) / 2
+
+
+def test_the_requests_part_spans_every_hazard_category():
+    assert "requests" in EVAL_PARTS
+    requests = load_shipped("requests")
+    harmful = {e.kind for e in requests if e.label is Label.NEEDS_INTERVENTION}
+    assert len(harmful) == 14  # the MLCommons AI-safety taxonomy's hazard categories
+    assert sum(e.label is Label.CASUAL for e in requests) >= 100
+    assert not any(e.text.startswith("Bot: ") for e in requests)

@@ -267,7 +267,7 @@ def test_every_unit_gets_the_look_in_context_unless_it_is_longer_than_the_cap():
         )
 
     # A sentence of 9 words is judged amid its context by default, and passes...
-    shown, step = stream(checker(None), [REST_REPLY[i : i + 7] for i in range(0, 80, 7)])
+    shown, step = stream(checker(0), [REST_REPLY[i : i + 7] for i in range(0, 80, 7)])
     assert not step.cut and shown == REST_REPLY
     # ... while a cap below its length cuts it on its own verdict.
     shown, step = stream(checker(5), [REST_REPLY[i : i + 7] for i in range(0, 80, 7)])
@@ -293,6 +293,8 @@ def test_context_words_come_from_the_settings():
     checker = StreamingChecker.from_settings(KeywordModerator(), Policy(settings))
     assert checker.context_words == settings.stream_context_words == 24
     assert checker.context_max_unit_words == settings.stream_context_max_unit_words == 19
+    # 0, which TOML and the environment can write, lifts the cap.
+    assert ModerationSettings(stream_context_max_unit_words=0).stream_context_max_unit_words == 0
     capped = ModerationSettings(stream_context_max_unit_words=5)
     assert (
         StreamingChecker.from_settings(KeywordModerator(), Policy(capped)).context_max_unit_words

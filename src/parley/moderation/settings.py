@@ -199,13 +199,13 @@ class ModerationSettings(BaseModel):
     is cut only when that also blocks. Alone, a unit of a real reply reads as what it is not:
     "Turn on your lights and put your feet up." scored 0.998 needs-intervention. 0: cut on
     the unit alone."""
-    stream_context_max_unit_words: int | None = Field(default=19, ge=1, le=4096)
+    stream_context_max_unit_words: int = Field(default=19, ge=0, le=4096)
     """Units of more words than this are cut on their own verdict, without the second look in
-    context (None: every unit gets it). A long sentence carries its own context; a short one
+    context (0: no cap, every unit gets it). A long sentence carries its own context; a short one
     alone reads as what it is not. Measured (cap: false cuts of 150 whole harmless replies of
     the default model / cuts of its 32 replies to harmful requests that comply, labelled apart):
     5 (units under 6 words only): 20.7% / 24; 13: 10.7% / 22; 16: 2.7% / 19; 19: 1.3% / 17;
-    none: 1.3% / 11. Compliant harmful text read in a window of the reply passes too often."""
+    0 (no cap): 1.3% / 11. Compliant harmful text read in a window of the reply passes too often."""
 
     @field_validator("input_policy", "output_policy", mode="before")
     @classmethod

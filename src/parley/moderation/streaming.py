@@ -55,7 +55,7 @@ class StreamingChecker:
         min_words: int = 0,
         recheck_from: float = 0.0,
         context_words: int = 0,
-        context_max_unit_words: int | None = None,
+        context_max_unit_words: int = 0,
     ) -> None:
         self.moderator = moderator
         self.policy = policy
@@ -72,8 +72,8 @@ class StreamingChecker:
         """With sentence granularity: a unit the policy would cut is judged again with up to
         this many words around it, and cut only if that also blocks (0: no second look)."""
         self.context_max_unit_words = context_max_unit_words
-        """Units of more words than this are cut on their own verdict (None: every unit gets
-        the second look in context)."""
+        """Units of more words than this are cut on their own verdict (0: no cap, every unit
+        gets the second look in context)."""
         self.text = ""
         """The whole reply so far."""
         self.released = 0
@@ -170,7 +170,7 @@ class StreamingChecker:
                 and self.granularity == "sentence"
                 and self.context_words
                 and (
-                    self.context_max_unit_words is None
+                    not self.context_max_unit_words
                     or len(unit.split()) <= self.context_max_unit_words
                 )
             ):
