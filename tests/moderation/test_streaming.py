@@ -266,7 +266,7 @@ def test_every_unit_gets_the_look_in_context_unless_it_is_longer_than_the_cap():
             context_max_unit_words=cap,
         )
 
-    # A sentence of 9 words is judged amid its context by default, and passes...
+    # With no cap, a sentence of 9 words is judged amid its context, and passes...
     shown, step = stream(checker(0), [REST_REPLY[i : i + 7] for i in range(0, 80, 7)])
     assert not step.cut and shown == REST_REPLY
     # ... while a cap below its length cuts it on its own verdict.

@@ -165,15 +165,7 @@ class StreamingChecker:
         for (start, end), result in zip(spans, results, strict=True):
             unit = pending[start:end]
             decision = self.policy.decide(result, "bot", unit)
-            if (
-                decision.blocked
-                and self.granularity == "sentence"
-                and self.context_words
-                and (
-                    not self.context_max_unit_words
-                    or len(unit.split()) <= self.context_max_unit_words
-                )
-            ):
+            if decision.blocked and self._gets_context_look(unit):
                 in_context = self._in_context(self.released + start, self.released + end, final)
                 if in_context is None:  # hold this unit back until its context is written
                     self.released += start
@@ -207,6 +199,13 @@ class StreamingChecker:
         # Only this batch's units can come round again (a held-back unit starts the next one).
         self._results = {key: self._results[key] for key in keys}
         return [self._results[key] for key in keys]
+
+    def _gets_context_look(self, unit: str) -> bool:
+        """Whether a unit that would cut is judged again amid its context first."""
+        if self.granularity != "sentence" or not self.context_words:
+            return False
+        cap = self.context_max_unit_words
+        return not cap or len(unit.split()) <= cap
 
     def _in_context(self, start: int, end: int, final: bool) -> Decision | None:
         """The decision on the sentence at text[start:end] amid up to `context_words` words
