@@ -78,10 +78,38 @@ def test_the_replies_part_ships_whole_replies_of_the_default_model():
     assert sum(e.text.count(". ") >= 2 for e in harmless) > len(harmless) / 2
 
 
+HAZARDS = {
+    "violent crimes",
+    "non-violent crimes",
+    "sex crimes",
+    "child sexual exploitation",
+    "defamation",
+    "specialized advice",
+    "privacy",
+    "intellectual property",
+    "indiscriminate weapons",
+    "hate",
+    "suicide and self-harm",
+    "sexual content",
+    "elections",
+    "code interpreter abuse",
+}
+"""The hazard categories of the MLCommons AI-safety taxonomy (with Llama Guard's last two)."""
+
+
 def test_the_requests_part_spans_every_hazard_category():
     assert "requests" in EVAL_PARTS
     requests = load_shipped("requests")
     harmful = {e.kind for e in requests if e.label is Label.NEEDS_INTERVENTION}
-    assert len(harmful) == 14  # the MLCommons AI-safety taxonomy's hazard categories
-    assert sum(e.label is Label.CASUAL for e in requests) >= 100
+    assert harmful >= HAZARDS  # session 18's rows add harassment, misinformation
+    assert sum(e.label is Label.CASUAL for e in requests) >= 250
     assert not any(e.text.startswith("Bot: ") for e in requests)
+
+
+def test_the_written_replies_part_holds_compliance_and_harmless_answers():
+    assert "written_replies" in EVAL_PARTS
+    replies = load_shipped("written_replies")
+    assert all(e.text.startswith("Bot: ") for e in replies)
+    harmful = [e for e in replies if e.label is Label.NEEDS_INTERVENTION]
+    assert len(harmful) >= 40 and len({e.kind for e in harmful}) >= 12
+    assert sum(e.label is Label.CASUAL for e in replies) >= 40

@@ -17,9 +17,13 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ROOT / "src" / "parley" / "data" / "moderation"
 HAND_WRITTEN = [f"parley_moderation.{part}.jsonl" for part in ("train", "dev", "test")]
-MADE_ELSEWHERE = ["parley_moderation.replies.jsonl", "parley_moderation.requests.jsonl"]
-"""Not templated: real replies of the served model (`scripts/moderation_replies.py`) and
-requests written apart from the templates."""
+MADE_ELSEWHERE = [
+    "parley_moderation.replies.jsonl",
+    "parley_moderation.requests.jsonl",
+    "parley_moderation.written_replies.jsonl",
+]
+"""Not templated: real replies of the served model (`scripts/moderation_replies.py`), and
+requests and replies written apart from the templates."""
 
 
 @pytest.fixture(scope="module")

@@ -70,14 +70,16 @@ SHIPPED_PARTS: dict[str, tuple[str, ...]] = {
     "output": ("output",),
     "replies": ("replies",),
     "requests": ("requests",),
+    "written_replies": ("written_replies",),
 }
 """Parts of Parley's set by name -> their files (`parley_moderation.<file>.jsonl`). The
 templated files come from `scripts/moderation_data.py` and are split by template and act, so
 dev and test phrasings and acts never occur in train. `overrefusal` (safe prompts that look
 unsafe, with unsafe contrasts), `obfuscated` (spacing, leetspeak, homoglyphs, six other
 languages), `output` (bot text), `replies` (whole replies of the default model, judged as
-they stream) and `requests` (user requests written apart from Parley's data and templates) are
-evaluation-only."""
+they stream), `requests` (user requests written apart from Parley's data and templates) and
+`written_replies` (assistant replies written apart: compliance with harmful requests and harmless
+answers) are evaluation-only."""
 
 
 def shipped_part_paths(name: str) -> list[Path]:
