@@ -83,7 +83,7 @@ def test_eval_all_reports_every_part_with_kinds(env):
     )
     assert reports["output"]["casual_false_block_rate"] <= 0.01
     assert reports["output"]["meets_targets"] is True
-    # Whole replies of the default model, streamed: 1.3% false cuts measured (target 1%; 20.7%
+    # Whole replies of the default model, streamed: 2.0% false cuts measured (target 1%; 20.7%
     # when only units under 6 words got the look in context).
     assert reports["replies"]["casual_false_block_rate"] <= 0.05
     by_kind = reports["replies"]["by_kind"]
