@@ -57,8 +57,7 @@ def _settings(
 
 
 def _load(path: Path) -> list[Example]:
-    """A JSONL file, or a part of Parley's own set by name (train, dev, test, overrefusal,
-    obfuscated, output, replies, requests, written_replies)."""
+    """A JSONL file, or a part of Parley's own set by name (`SHIPPED_PARTS`)."""
     try:
         if not path.exists() and str(path) in SHIPPED_PARTS:
             return load_shipped(str(path))
@@ -141,8 +140,7 @@ def eval_command(
         Path,
         typer.Argument(
             help="Labelled JSONL: one {text, label} per line; or a part of Parley's own set: "
-            "dev, test, overrefusal, obfuscated, output, replies, requests, written_replies; or "
-            "all: every one of those."
+            f"{', '.join(EVAL_PARTS)}; or all: every one of those."
         ),
     ],
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
