@@ -1,4 +1,4 @@
-"""`parley moderation prepare|train|eval` and `parley moderate` (mounted by `parley.cli`)."""
+"""`parley moderation prepare|train|eval|cues` and `parley moderate` (mounted by `parley.cli`)."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from parley.moderation.data import (
 )
 from parley.moderation.evaluation import EVAL_PARTS, TARGETS, evaluate, meets
 from parley.moderation.factory import build_moderator
-from parley.moderation.labels import SEVERITY_ORDER
+from parley.moderation.labels import SEVERITY_ORDER, Label
 from parley.moderation.metrics import EvalReport
 from parley.moderation.policy import Policy
 from parley.moderation.settings import ModerationSettings
@@ -177,6 +177,52 @@ def eval_command(
             verdict = "met" if meets(name, report) else "NOT met"
             wanted = ", ".join(f"{m} {op} {v}" for m, (op, v) in TARGETS[name].items())
             console.print(f"targets ({wanted}): {verdict}", highlight=False)
+
+
+@moderation_app.command()
+def cues(
+    data: Annotated[
+        Path,
+        typer.Argument(
+            help="Labelled JSONL: one {text, label} per line; or a part of Parley's own set: "
+            f"{', '.join(SHIPPED_PARTS)}."
+        ),
+    ],
+    min_texts: Annotated[
+        int, typer.Option(min=1, help="Report n-grams found in at least this many texts.")
+    ] = 8,
+    min_share: Annotated[
+        float,
+        typer.Option(min=0.5, max=1.0, help="...of which at least this share carry one label."),
+    ] = 0.85,
+    label: Annotated[
+        str | None, typer.Option(help="Only cues of this label (e.g. 'needs intervention').")
+    ] = None,
+    top: Annotated[int, typer.Option(min=1, help="Print at most this many.")] = 50,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON array.")] = False,
+) -> None:
+    """List the word n-grams of DATA that go almost only with one label: what a classifier
+    trained on it may learn instead of intent, and where look-alikes are missing."""
+    from parley.moderation.cues import label_cues
+
+    wanted = None
+    if label is not None:
+        try:
+            wanted = Label.parse(label)
+        except ValueError as exc:
+            fail(f"--label: {exc}")
+    found = [
+        c
+        for c in label_cues(_load(data), min_texts=min_texts, min_share=min_share)
+        if wanted is None or c.label is wanted
+    ][:top]
+    if as_json:
+        typer.echo(json.dumps([c.as_dict() for c in found]))
+        return
+    table = Table("n-gram", "texts", "label", "share", title=f"label cues of {data}")
+    for cue in found:
+        table.add_row(cue.ngram, str(cue.texts), cue.label.value, f"{cue.label_share:.2f}")
+    console.print(table)
 
 
 def moderate(
