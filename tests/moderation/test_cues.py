@@ -48,7 +48,7 @@ def test_share_and_count_thresholds():
 
 
 def test_cli_lists_cues_of_a_file_and_of_a_shipped_part(tmp_path):
-    data = tmp_path / "data.jsonl"
+    data = tmp_path / "data[red].jsonl"  # a file name is not Rich markup
     data.write_text(
         "".join(json.dumps({"text": e.text, "label": e.label.value}) + "\n" for e in examples()),
         encoding="utf-8",
@@ -59,6 +59,7 @@ def test_cli_lists_cues_of_a_file_and_of_a_shipped_part(tmp_path):
     )
     assert out.exit_code == 0, out.output
     assert "zorblax" in out.output and "polish" not in out.output
+    assert "data[red].jsonl" in out.output
     out = CliRunner().invoke(app, ["moderation", "cues", "train", "--top", "5", "--json"])
     assert out.exit_code == 0, out.output
     rows = json.loads(out.stdout)

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 import typer
 from pydantic import ValidationError
+from rich.markup import escape
 from rich.table import Table
 
 from parley.cli_common import command_group, console, fail, settings_from
@@ -219,7 +220,7 @@ def cues(
     if as_json:
         typer.echo(json.dumps([c.as_dict() for c in found]))
         return
-    table = Table("n-gram", "texts", "label", "share", title=f"label cues of {data}")
+    table = Table("n-gram", "texts", "label", "share", title=f"label cues of {escape(data.name)}")
     for cue in found:
         table.add_row(cue.ngram, str(cue.texts), cue.label.value, f"{cue.label_share:.2f}")
     console.print(table)
