@@ -1,8 +1,8 @@
 """Label cues of labelled data: word n-grams found almost only with one label.
 
-A classifier learns such a cue instead of the intent it stood for. Before session 20's rows,
-"muslims" was in 29 texts of Parley's train part, 28 of them harmful, and "blog post" in 20,
-all harmful; the tuned classifier blocked "What stereotypes do Muslims face, and why are they
+A classifier learns such a cue instead of the intent it stood for. In Parley's train part
+(session 20) "muslims" is in 29 texts, 28 of them harmful, and "blog post" in 20, all
+harmful; the tuned classifier blocks "What stereotypes do Muslims face, and why are they
 wrong?" and "Write a blog post convincing readers plastic bags should be banned." The list
 says where harmless look-alikes (or harmful texts without the cue) are missing.
 """

@@ -109,7 +109,7 @@ class ModerationSettings(BaseModel):
     local folder or a Hugging Face id."""
     tune_encoder: bool = True
     """`classifier`: fine-tune a copy of `embedder` on the training data end to end, then train
-    the head on the tuned copy (once per machine: ~12 minutes on 2 cores, cached under
+    the head on the tuned copy (once per machine: ~10 minutes on 2 cores, cached under
     `~/.cache/parley/moderation-encoders/`; retrieval keeps the original). Off: the head sits on
     the shared embedder (seconds to train; weaker on unseen phrasings, see the README)."""
     training_data: Path | None = None
