@@ -17,6 +17,7 @@ import numpy as np
 from parley.moderation.data import BOT_PREFIX, Example
 from parley.moderation.labels import Label
 from parley.moderation.normalize import normalize
+from parley.moderation.training import NGRAM_RANGE
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,7 @@ def label_cues(
     if not examples:
         return []
     texts = [normalize(e.text.removeprefix(BOT_PREFIX)) for e in examples]
-    vectorizer = CountVectorizer(ngram_range=(1, 2), binary=True, min_df=min_texts)
+    vectorizer = CountVectorizer(ngram_range=NGRAM_RANGE, binary=True, min_df=min_texts)
     try:
         presence = vectorizer.fit_transform(texts)
     except ValueError:  # no n-gram is in min_texts texts (sklearn's "no terms remain")

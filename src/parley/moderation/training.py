@@ -47,6 +47,9 @@ missed intervention shows harmful text, a false alarm only refuses one message (
 dev recall from 0.94 to 0.96 at the same casual false-block rate)."""
 HASH_FEATURES = 2**17
 """Buckets of the hashed n-gram features (stateless, so nothing but the size is saved)."""
+NGRAM_RANGE = (1, 2)
+"""Word n-gram lengths of the lexical features (also what `cues` counts, so its list names the
+features the head sees)."""
 
 
 def lexical_features(texts: Sequence[str]) -> Any:
@@ -55,7 +58,7 @@ def lexical_features(texts: Sequence[str]) -> Any:
     from sklearn.feature_extraction.text import HashingVectorizer
 
     vectorizer = HashingVectorizer(
-        ngram_range=(1, 2), n_features=HASH_FEATURES, alternate_sign=False, norm="l2"
+        ngram_range=NGRAM_RANGE, n_features=HASH_FEATURES, alternate_sign=False, norm="l2"
     )
     return vectorizer.transform(texts) * LEXICAL_WEIGHT
 
